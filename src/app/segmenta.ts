@@ -1,0 +1,46 @@
+/**
+ * The composition root: opens the engine named by the configuration, migrates it, and wires the
+ * services. HTTP, CLI and tests build a `Segmenta` and use its services; nothing else constructs engines.
+ */
+import { DuckDBEngine } from '../engines/duckdb/duckdb-engine.js';
+import type { StoragePort } from '../ports/storage.js';
+import { DEFAULT_INGEST_CONFIG, IngestService, type IngestConfig } from '../services/ingest.js';
+import { ProfileService } from '../services/profiles.js';
+import { WorkspaceService } from '../services/workspaces.js';
+
+export interface SegmentaOptions {
+  /** Data folder of the embedded database, or ':memory:'. */
+  dataDir: string;
+  ingest?: Partial<IngestConfig>;
+  threads?: number;
+}
+
+export class Segmenta {
+  readonly workspaces: WorkspaceService;
+  readonly ingest: IngestService;
+  readonly profiles: ProfileService;
+
+  private constructor(readonly store: StoragePort, ingestConfig: IngestConfig) {
+    this.workspaces = new WorkspaceService(store);
+    this.ingest = new IngestService(store, ingestConfig);
+    this.profiles = new ProfileService(store, this.ingest);
+  }
+
+  static async open(opts: SegmentaOptions): Promise<Segmenta> {
+    const store = await DuckDBEngine.open({ dataDir: opts.dataDir, ...(opts.threads ? { threads: opts.threads } : {}) });
+    try {
+      await store.migrate();
+      const app = new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest });
+      await app.ingest.start();
+      return app;
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.ingest.drain();
+    await this.store.close();
+  }
+}

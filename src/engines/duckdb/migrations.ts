@@ -1,0 +1,135 @@
+/**
+ * Versioned schema of the embedded DuckDB database. A migration is applied once, in order, inside a
+ * transaction, and recorded in `schema_migrations`; never edit one that has shipped: add the next.
+ *
+ * Events carry extracted hot columns beside the raw JSON; `compact()` re-sorts them by
+ * (workspace, profile, time) so DuckDB's zone maps make per-profile scans cheap.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'workspaces, credentials, events, identity graph, traits',
+    statements: [
+      `CREATE TABLE workspaces (
+         id VARCHAR PRIMARY KEY,
+         name VARCHAR NOT NULL,
+         created_at TIMESTAMPTZ NOT NULL
+       )`,
+      `CREATE TABLE credentials (
+         hash VARCHAR PRIMARY KEY,
+         kind VARCHAR NOT NULL,
+         workspace_id VARCHAR NOT NULL,
+         role VARCHAR,
+         label VARCHAR NOT NULL,
+         created_at TIMESTAMPTZ NOT NULL,
+         revoked_at TIMESTAMPTZ
+       )`,
+      `CREATE TABLE events (
+         workspace_id VARCHAR NOT NULL,
+         message_id VARCHAR NOT NULL,
+         type VARCHAR NOT NULL,
+         event VARCHAR,
+         event_original VARCHAR,
+         name VARCHAR,
+         profile_id VARCHAR NOT NULL,
+         user_id VARCHAR,
+         anonymous_id VARCHAR,
+         group_id VARCHAR,
+         previous_id VARCHAR,
+         timestamp TIMESTAMPTZ NOT NULL,
+         received_at TIMESTAMPTZ NOT NULL,
+         sent_at TIMESTAMPTZ,
+         original_timestamp TIMESTAMPTZ,
+         source VARCHAR NOT NULL,
+         properties JSON,
+         context JSON,
+         traits JSON,
+         integrations JSON,
+         revenue DOUBLE,
+         total DOUBLE,
+         order_id VARCHAR,
+         currency VARCHAR,
+         coupon VARCHAR,
+         discount DOUBLE,
+         quantity DOUBLE,
+         product_ids VARCHAR[],
+         categories VARCHAR[],
+         brands VARCHAR[],
+         page_url VARCHAR,
+         page_path VARCHAR,
+         referrer VARCHAR,
+         campaign_name VARCHAR,
+         campaign_source VARCHAR,
+         campaign_medium VARCHAR,
+         campaign_term VARCHAR,
+         campaign_content VARCHAR,
+         ip VARCHAR,
+         user_agent VARCHAR,
+         browser VARCHAR,
+         browser_version VARCHAR,
+         os VARCHAR,
+         os_version VARCHAR,
+         device_type VARCHAR,
+         device_vendor VARCHAR,
+         device_model VARCHAR,
+         country VARCHAR,
+         region VARCHAR,
+         city VARCHAR,
+         locale VARCHAR,
+         timezone VARCHAR
+       )`,
+      `CREATE TABLE profiles (
+         workspace_id VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         created_at TIMESTAMPTZ NOT NULL,
+         merged_into VARCHAR
+       )`,
+      `CREATE TABLE identities (
+         workspace_id VARCHAR NOT NULL,
+         type VARCHAR NOT NULL,
+         value VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         first_seen TIMESTAMPTZ NOT NULL,
+         source VARCHAR NOT NULL
+       )`,
+      `CREATE TABLE merges (
+         workspace_id VARCHAR NOT NULL,
+         from_profile VARCHAR NOT NULL,
+         to_profile VARCHAR NOT NULL,
+         reason VARCHAR NOT NULL,
+         message_id VARCHAR NOT NULL,
+         merged_at TIMESTAMPTZ NOT NULL
+       )`,
+      `CREATE TABLE trait_updates (
+         workspace_id VARCHAR NOT NULL,
+         entity_type VARCHAR NOT NULL,
+         entity_id VARCHAR NOT NULL,
+         key VARCHAR NOT NULL,
+         value JSON,
+         source VARCHAR NOT NULL,
+         message_id VARCHAR NOT NULL,
+         updated_at TIMESTAMPTZ NOT NULL
+       )`,
+      `CREATE TABLE identity_drops (
+         workspace_id VARCHAR NOT NULL,
+         message_id VARCHAR NOT NULL,
+         type VARCHAR NOT NULL,
+         value VARCHAR NOT NULL,
+         reason VARCHAR NOT NULL,
+         dropped_at TIMESTAMPTZ NOT NULL
+       )`,
+      // Current traits: the latest value per key, with its provenance.
+      `CREATE VIEW traits AS
+         SELECT workspace_id, entity_type, entity_id, key,
+                arg_max(value, updated_at) AS value, arg_max(source, updated_at) AS source,
+                arg_max(message_id, updated_at) AS message_id, max(updated_at) AS updated_at
+         FROM trait_updates GROUP BY ALL`,
+    ],
+  },
+];

@@ -1,0 +1,51 @@
+/** The management API (Bearer token of a workspace): workspace stats, profiles, identity drops, metrics. */
+import type { Context, Hono, Next } from 'hono';
+import { InputError } from '../domain/errors.js';
+import type { Segmenta } from '../app/segmenta.js';
+import { NotFoundError } from '../services/profiles.js';
+import { roleAllows } from '../services/workspaces.js';
+import type { Role } from '../ports/storage.js';
+import type { AppEnv as Env } from './env.js';
+import { errorBody } from './errors.js';
+
+
+function requireRole(sg: Segmenta, role: Role) {
+  return async (c: Context<Env>, next: Next) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!m || !m[1]) return c.json(errorBody('unauthorized', 'send an API token as "Authorization: Bearer <token>"'), 401);
+    const p = await sg.workspaces.authenticate(m[1]);
+    if (!p || p.kind !== 'token') return c.json(errorBody('unauthorized', 'the API token is not valid'), 401);
+    if (!roleAllows(p.role, role)) return c.json(errorBody('forbidden', `this needs the ${role} role; the token has ${p.role ?? 'none'}`), 403);
+    c.set('principal', p);
+    await next();
+    return undefined;
+  };
+}
+
+export function mountAdmin(app: Hono<Env>, sg: Segmenta): void {
+  app.get('/api/v1/workspace', requireRole(sg, 'viewer'), async (c) => {
+    const ws = c.get('principal').workspaceId;
+    const [info, stats] = await Promise.all([sg.store.getWorkspace(ws), sg.store.workspaceStats(ws)]);
+    return c.json({ workspace: info, stats });
+  });
+
+  app.get('/api/v1/profiles/:ref', requireRole(sg, 'viewer'), async (c) => {
+    const ws = c.get('principal').workspaceId;
+    const recent = Math.min(Math.max(Number(c.req.query('recent') ?? '20') || 20, 1), 500);
+    try {
+      return c.json(await sg.profiles.get(ws, c.req.param('ref') ?? '', recent));
+    } catch (err) {
+      if (err instanceof NotFoundError) return c.json(errorBody('not_found', err.message), 404);
+      if (err instanceof InputError) return c.json(errorBody(err.code, err.message), 400);
+      throw err;
+    }
+  });
+
+  app.get('/api/v1/identity/drops', requireRole(sg, 'viewer'), async (c) => {
+    const ws = c.get('principal').workspaceId;
+    const limit = Math.min(Math.max(Number(c.req.query('limit') ?? '100') || 100, 1), 1000);
+    return c.json({ drops: await sg.store.identityDrops(ws, limit) });
+  });
+
+  app.get('/api/v1/ingest/metrics', requireRole(sg, 'viewer'), (c) => c.json(sg.ingest.metrics));
+}

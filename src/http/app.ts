@@ -1,0 +1,28 @@
+/** The HTTP application: tracking API, management API, health. Testable in-process with `app.request()`. */
+import { Hono } from 'hono';
+import type { Segmenta } from '../app/segmenta.js';
+import { mountAdmin } from './admin-routes.js';
+import type { AppEnv } from './env.js';
+import { errorBody } from './errors.js';
+import { mountTracking } from './tracking-routes.js';
+
+export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/ready', async (c) => {
+    try {
+      return c.json({ status: 'ready', schemaVersion: await sg.store.schemaVersion(), engine: sg.store.engine });
+    } catch (err) {
+      return c.json({ status: 'not_ready', message: err instanceof Error ? err.message : String(err) }, 503);
+    }
+  });
+  mountTracking(app, sg);
+  mountAdmin(app, sg);
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    // Anything reaching here is our bug or a storage failure, never the client's input.
+    console.error('segmenta http error:', err);
+    return c.json(errorBody('internal', 'the server failed to handle this request; it was not stored'), 503);
+  });
+  return app;
+}

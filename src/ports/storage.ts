@@ -1,0 +1,156 @@
+/**
+ * The storage port: everything services need from a database, in domain terms. The embedded DuckDB
+ * engine implements it; a ClickHouse + PostgreSQL engine implements the same interface later, without
+ * touching services. Nothing here names a driver, a table layout or SQL.
+ */
+import type { EventRow } from '../domain/normalize.js';
+
+export interface WorkspaceRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export type CredentialKind = 'write_key' | 'token';
+export type Role = 'admin' | 'editor' | 'viewer';
+
+export interface CredentialRecord {
+  /** SHA-256 of the secret; the secret itself is never stored. */
+  hash: string;
+  kind: CredentialKind;
+  workspaceId: string;
+  role: Role | null;
+  label: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface IdentityRecord {
+  workspaceId: string;
+  type: string;
+  value: string;
+  profileId: string;
+  firstSeen: number;
+  source: string;
+}
+
+export interface ProfileRecord {
+  workspaceId: string;
+  profileId: string;
+  createdAt: number;
+}
+
+export interface MergeRecord {
+  workspaceId: string;
+  /** The profile that disappears: its events, identities and traits move to `to`. */
+  from: string;
+  to: string;
+  reason: string;
+  messageId: string;
+  at: number;
+}
+
+export interface TraitUpdate {
+  workspaceId: string;
+  /** 'profile' or 'group'. */
+  entityType: 'profile' | 'group';
+  entityId: string;
+  key: string;
+  /** JSON text of the value. */
+  value: string;
+  source: string;
+  messageId: string;
+  at: number;
+}
+
+export interface IdentityDrop {
+  workspaceId: string;
+  messageId: string;
+  type: string;
+  value: string;
+  reason: string;
+  at: number;
+}
+
+/** One group commit: written in one transaction, durable when `commitIngest` resolves. */
+export interface IngestCommit {
+  events: EventRow[];
+  profiles: ProfileRecord[];
+  identities: IdentityRecord[];
+  merges: MergeRecord[];
+  traits: TraitUpdate[];
+  drops: IdentityDrop[];
+}
+
+export interface TraitValue {
+  key: string;
+  value: unknown;
+  source: string;
+  updatedAt: number;
+  messageId: string;
+}
+
+export interface StoredEvent {
+  messageId: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  timestamp: number;
+  receivedAt: number;
+  source: string;
+  revenue: number | null;
+  properties: unknown;
+}
+
+export interface EventCount {
+  type: string;
+  event: string | null;
+  count: number;
+  first: number;
+  last: number;
+}
+
+export interface WorkspaceStats {
+  events: number;
+  profiles: number;
+  identities: number;
+  merges: number;
+  firstEvent: number | null;
+  lastEvent: number | null;
+}
+
+export interface StoragePort {
+  readonly engine: string;
+  /** Apply pending schema migrations; returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+
+  insertWorkspace(ws: WorkspaceRecord): Promise<void>;
+  getWorkspace(id: string): Promise<WorkspaceRecord | undefined>;
+  listWorkspaces(): Promise<WorkspaceRecord[]>;
+  insertCredential(c: CredentialRecord): Promise<void>;
+  findCredential(hash: string): Promise<CredentialRecord | undefined>;
+
+  commitIngest(commit: IngestCommit): Promise<void>;
+  /** Message ids received since a time, for the deduplication window after a restart. */
+  messageIdsSince(since: number): Promise<Array<{ workspaceId: string; messageId: string; receivedAt: number }>>;
+  /** Which of these message ids a workspace has stored already (for imports beyond the window). */
+  existingMessageIds(workspaceId: string, ids: string[]): Promise<Set<string>>;
+  /** The whole identity graph, in pages, to rebuild the in-memory index at start. */
+  scanIdentities(onPage: (rows: IdentityRecord[]) => void): Promise<void>;
+
+  profileExists(workspaceId: string, profileId: string): Promise<boolean>;
+  profileIdentities(workspaceId: string, profileId: string): Promise<IdentityRecord[]>;
+  profileTraits(workspaceId: string, profileId: string): Promise<TraitValue[]>;
+  profileEventCounts(workspaceId: string, profileId: string): Promise<EventCount[]>;
+  profileRecentEvents(workspaceId: string, profileId: string, limit: number): Promise<StoredEvent[]>;
+  profileMerges(workspaceId: string, profileId: string): Promise<MergeRecord[]>;
+  /** Where a merged-away profile went (follows chains). */
+  mergedInto(workspaceId: string, profileId: string): Promise<string | undefined>;
+  identityDrops(workspaceId: string, limit: number): Promise<IdentityDrop[]>;
+  workspaceStats(workspaceId: string): Promise<WorkspaceStats>;
+
+  /** Re-sort stored events by workspace, profile and time so per-profile scans read few blocks. */
+  compact(): Promise<void>;
+}

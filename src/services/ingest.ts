@@ -1,0 +1,280 @@
+/**
+ * Ingestion: validate → deduplicate → resolve identity → normalise → group commit.
+ *
+ * Requests are validated whole before anything is queued (a bad message rejects its request and
+ * nothing of it is written). Accepted messages wait in a bounded queue; one flush takes everything
+ * queued, resolves identities in order, and writes events, identities, merges and traits in ONE
+ * transaction. Each request's promise resolves only after that commit, so a 200 means durable.
+ * When the queue is full, `submit` throws `BackpressureError` at once (HTTP 429 + Retry-After)
+ * instead of letting memory grow.
+ */
+import { InputError } from '../domain/errors.js';
+import {
+  DEFAULT_IDENTITY_CONFIG,
+  extractIdentifiers,
+  IdentityRules,
+  resolveIdentifiers,
+  type IdentityConfig,
+} from '../domain/identity.js';
+import { normalizeMessage } from '../domain/normalize.js';
+import { applyEnvelope, parseMessage, type BatchEnvelope, type MessageType, type SegmentMessage } from '../domain/segment-message.js';
+import type { IngestCommit, StoragePort, TraitUpdate } from '../ports/storage.js';
+import { IdentityIndex } from './identity-index.js';
+import { MessageDedup } from './dedup.js';
+import { newId } from './secrets.js';
+
+export class BackpressureError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the ingestion queue is full; retry later');
+    this.name = 'BackpressureError';
+  }
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: Array<{ index: number; code: string; reason: string }>;
+}
+
+export interface SubmitOptions {
+  /** Provenance recorded on events and traits: 'api', 'api:import', 'file:<name>', 'demo'. */
+  source: string;
+  /** 'atomic' (HTTP): any invalid message rejects the whole request. 'partial' (file import): invalid ones are reported and skipped. */
+  mode: 'atomic' | 'partial';
+  envelope?: BatchEnvelope;
+  forcedType?: MessageType;
+}
+
+export interface IngestConfig {
+  /** Most messages waiting for a commit before new requests get 429. */
+  maxQueuedMessages: number;
+  /** Most messages written in one transaction. */
+  maxCommitMessages: number;
+  /** How long message ids are remembered in memory for deduplication (Segment: about a day). */
+  dedupWindowMs: number;
+  identity: IdentityConfig;
+}
+
+export const DEFAULT_INGEST_CONFIG: IngestConfig = {
+  maxQueuedMessages: 200_000,
+  maxCommitMessages: 50_000,
+  dedupWindowMs: 7 * 24 * 3600 * 1000,
+  identity: DEFAULT_IDENTITY_CONFIG,
+};
+
+interface Pending {
+  workspaceId: string;
+  messages: Array<{ msg: SegmentMessage; messageId: string }>;
+  receivedAt: number;
+  source: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface IngestMetrics {
+  acceptedMessages: number;
+  duplicateMessages: number;
+  rejectedMessages: number;
+  commits: number;
+  commitFailures: number;
+  backpressureRejections: number;
+  queuedMessages: number;
+  lastCommitMs: number;
+}
+
+export class IngestService {
+  private readonly queue: Pending[] = [];
+  private queued = 0;
+  private flushing = false;
+  private readonly index = new IdentityIndex();
+  private readonly dedup: MessageDedup;
+  private readonly rules: IdentityRules;
+  private idle: Array<() => void> = [];
+  readonly metrics: IngestMetrics = {
+    acceptedMessages: 0, duplicateMessages: 0, rejectedMessages: 0, commits: 0, commitFailures: 0,
+    backpressureRejections: 0, queuedMessages: 0, lastCommitMs: 0,
+  };
+
+  constructor(private readonly store: StoragePort, readonly config: IngestConfig = DEFAULT_INGEST_CONFIG) {
+    this.dedup = new MessageDedup(config.dedupWindowMs);
+    this.rules = new IdentityRules(config.identity);
+  }
+
+  /** Rebuild in-memory state (identity graph, recent message ids) from storage. */
+  async start(): Promise<void> {
+    this.index.clear();
+    await this.store.scanIdentities((rows) => this.index.load(rows));
+    const now = Date.now();
+    this.dedup.clear();
+    for (const r of await this.store.messageIdsSince(now - this.config.dedupWindowMs)) this.dedup.add(r.workspaceId, r.messageId, r.receivedAt);
+  }
+
+  /** Validate and enqueue; resolves after the accepted messages are durably committed. */
+  async submit(workspaceId: string, raws: unknown[], opts: SubmitOptions): Promise<IngestResult> {
+    const receivedAt = Date.now();
+    const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
+    const valid: Array<{ msg: SegmentMessage; messageId: string }> = [];
+    const seenHere = new Set<string>();
+    for (let i = 0; i < raws.length; i++) {
+      let msg: SegmentMessage;
+      try {
+        msg = parseMessage(raws[i], opts.forcedType);
+        if (opts.envelope) msg = applyEnvelope(msg, opts.envelope);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        if (opts.mode === 'atomic') {
+          this.metrics.rejectedMessages += raws.length;
+          throw raws.length > 1 ? new InputError(err.code, err.message, `batch[${i}]`) : err;
+        }
+        result.rejected.push({ index: i, code: err.code, reason: err.message });
+        continue;
+      }
+      const messageId = msg.messageId ?? newId('msg');
+      if (seenHere.has(messageId) || this.dedup.has(workspaceId, messageId)) {
+        result.duplicates++;
+        continue;
+      }
+      seenHere.add(messageId);
+      valid.push({ msg, messageId });
+    }
+    this.metrics.rejectedMessages += result.rejected.length;
+
+    // Imports can repeat a file long after the in-memory window: ask storage about those ids.
+    if (opts.source !== 'api' && valid.length > 0) {
+      const known = await this.store.existingMessageIds(workspaceId, valid.map((v) => v.messageId));
+      if (known.size > 0) {
+        const before = valid.length;
+        const kept = valid.filter((v) => !known.has(v.messageId));
+        result.duplicates += before - kept.length;
+        valid.length = 0;
+        valid.push(...kept);
+      }
+    }
+    this.metrics.duplicateMessages += result.duplicates;
+    if (valid.length === 0) return result;
+
+    if (this.queued + valid.length > this.config.maxQueuedMessages && this.queued > 0) {
+      this.metrics.backpressureRejections++;
+      throw new BackpressureError(1);
+    }
+    for (const v of valid) this.dedup.add(workspaceId, v.messageId, receivedAt);
+    this.queued += valid.length;
+    this.metrics.queuedMessages = this.queued;
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ workspaceId, messages: valid, receivedAt, source: opts.source, resolve, reject });
+      this.scheduleFlush();
+    });
+    result.accepted = valid.length;
+    this.metrics.acceptedMessages += valid.length;
+    return result;
+  }
+
+  /** The profile that holds an identifier now (committed or about to be). */
+  profileOf(workspaceId: string, type: string, value: string): string | undefined {
+    return this.index.profileOf(workspaceId, { type, value });
+  }
+
+  /** Resolves when nothing is queued or being written. */
+  drain(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => void this.flushLoop());
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch: Pending[] = [];
+        let n = 0;
+        while (this.queue.length > 0 && (batch.length === 0 || n + (this.queue[0]?.messages.length ?? 0) <= this.config.maxCommitMessages)) {
+          const p = this.queue.shift();
+          if (!p) break;
+          batch.push(p);
+          n += p.messages.length;
+        }
+        await this.flush(batch, n);
+      }
+    } finally {
+      this.flushing = false;
+      const waiters = this.idle;
+      this.idle = [];
+      for (const w of waiters) w();
+      if (this.queue.length > 0) this.scheduleFlush();
+    }
+  }
+
+  private async flush(batch: Pending[], n: number): Promise<void> {
+    const t0 = performance.now();
+    let commit: IngestCommit;
+    try {
+      commit = this.resolveBatch(batch);
+      await this.store.commitIngest(commit);
+    } catch (err) {
+      this.metrics.commitFailures++;
+      // The in-memory graph may hold changes that were never written: rebuild it from storage, and
+      // forget the ids of this batch so that the client's retry is accepted.
+      for (const p of batch) for (const m of p.messages) this.dedup.delete(p.workspaceId, m.messageId);
+      this.queued -= n;
+      await this.start().catch(() => undefined);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    this.queued -= n;
+    this.metrics.queuedMessages = this.queued;
+    this.metrics.commits++;
+    this.metrics.lastCommitMs = performance.now() - t0;
+    for (const p of batch) p.resolve();
+  }
+
+  /** Resolve identities in arrival order and build the rows of one commit (updates the in-memory graph). */
+  private resolveBatch(batch: Pending[]): IngestCommit {
+    const commit: IngestCommit = { events: [], profiles: [], identities: [], merges: [], traits: [], drops: [] };
+    for (const p of batch) {
+      const view = this.index.view(p.workspaceId);
+      for (const { msg, messageId } of p.messages) {
+        const ids = extractIdentifiers(msg);
+        const res = resolveIdentifiers(ids, view, this.rules);
+        let profileId = res.profileId;
+        const at = msg.timestamp !== undefined ? Math.min(Date.parse(msg.timestamp), p.receivedAt) : p.receivedAt;
+        if (profileId === undefined) {
+          profileId = newId('prof');
+          commit.profiles.push({ workspaceId: p.workspaceId, profileId, createdAt: p.receivedAt });
+        }
+        for (const from of res.mergeFrom) {
+          commit.merges.push({
+            workspaceId: p.workspaceId, from, to: profileId, messageId, at: p.receivedAt,
+            reason: `${msg.type} message ${messageId} carries identifiers of both profiles (${ids.map((i) => `${i.type}=${i.value}`).join(', ')})`,
+          });
+          this.index.merge(p.workspaceId, from, profileId);
+        }
+        for (const id of res.attach) {
+          this.index.attach(p.workspaceId, profileId, id);
+          commit.identities.push({ workspaceId: p.workspaceId, type: id.type, value: id.value, profileId, firstSeen: at, source: p.source });
+        }
+        for (const d of res.dropped) {
+          commit.drops.push({ workspaceId: p.workspaceId, messageId, type: d.identifier.type, value: d.identifier.value, reason: d.reason, at: p.receivedAt });
+        }
+        const row = normalizeMessage(msg, { workspaceId: p.workspaceId, profileId, messageId, receivedAt: p.receivedAt, source: p.source });
+        commit.events.push(row);
+        if (msg.type === 'identify' || msg.type === 'group') {
+          const entityType = msg.type === 'identify' ? 'profile' : 'group';
+          const entityId = msg.type === 'identify' ? profileId : msg.groupId ?? '';
+          pushTraits(commit.traits, p.workspaceId, entityType, entityId, msg.traits, `${msg.type}:${p.source}`, messageId, row.timestamp);
+        }
+      }
+    }
+    return commit;
+  }
+}
+
+function pushTraits(out: TraitUpdate[], workspaceId: string, entityType: 'profile' | 'group', entityId: string,
+  traits: Record<string, unknown>, source: string, messageId: string, at: number): void {
+  for (const key of Object.keys(traits)) {
+    out.push({ workspaceId, entityType, entityId, key, value: JSON.stringify(traits[key] ?? null), source, messageId, at });
+  }
+}
