@@ -57,10 +57,10 @@ export interface EventRow {
   sentAt: number | null;
   originalTimestamp: number | null;
   source: string;
-  properties: string;
-  context: string;
-  traits: string;
-  integrations: string;
+  properties: JsonObject;
+  context: JsonObject;
+  traits: JsonObject;
+  integrations: JsonObject;
   revenue: number | null;
   total: number | null;
   orderId: string | null;
@@ -198,10 +198,10 @@ export function normalizeMessage(msg: SegmentMessage, opts: NormalizeOptions): E
     originalTimestamp: msg.originalTimestamp !== undefined ? Date.parse(msg.originalTimestamp)
       : msg.timestamp !== undefined ? Date.parse(msg.timestamp) : null,
     source: opts.source,
-    properties: JSON.stringify(p),
-    context: JSON.stringify(c),
-    traits: JSON.stringify(msg.traits),
-    integrations: JSON.stringify(msg.integrations),
+    properties: p,
+    context: c,
+    traits: msg.traits,
+    integrations: msg.integrations,
     revenue,
     total,
     orderId: str(p['order_id']) ?? str(p['orderId']),

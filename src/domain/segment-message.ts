@@ -44,6 +44,11 @@ export interface SegmentMessage {
 /** Check that a parsed JSON value holds no hostile keys, no non-finite or absurd numbers, no deep nesting. */
 export function assertSafeJson(value: unknown, path: string, depth = 0): void {
   if (depth > MAX_JSON_DEPTH) throw new InputError('too_deep', `nesting deeper than ${MAX_JSON_DEPTH} levels`, path);
+  if (typeof value === 'string') {
+    // JSON escapes can spell lone UTF-16 surrogates, which are not text and which databases refuse.
+    if (!isWellFormed(value)) throw new InputError('bad_unicode', 'string contains an unpaired UTF-16 surrogate (\\ud800-\\udfff)', path);
+    return;
+  }
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || Math.abs(value) > MAX_ABS_NUMBER) {
       throw new InputError('bad_number', `number out of range (|x| must be ≤ ${MAX_ABS_NUMBER})`, path);
@@ -57,9 +62,16 @@ export function assertSafeJson(value: unknown, path: string, depth = 0): void {
   if (typeof value === 'object' && value !== null) {
     for (const key of Object.keys(value)) {
       if (FORBIDDEN_KEYS.has(key)) throw new InputError('forbidden_key', `property name '${key}' is not allowed`, path);
+      if (!isWellFormed(key)) throw new InputError('bad_unicode', 'a property name contains an unpaired UTF-16 surrogate', path);
       assertSafeJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
     }
   }
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function isWellFormed(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
 }
 
 function optId(raw: Record<string, unknown>, key: string, maxLen = 1024): string | undefined {

@@ -72,9 +72,24 @@ export interface IdentityDrop {
   at: number;
 }
 
+/**
+ * An event serialised by the engine ahead of its commit (`StoragePort.prepareEvent`), so that the
+ * costly encoding happens while the previous commit is being written; the profile id is bound late,
+ * when identity resolution has run in arrival order.
+ */
+export interface PreparedEvent {
+  readonly payload: string;
+  readonly messageId: string;
+}
+
+export interface CommitEvent {
+  profileId: string;
+  prepared: PreparedEvent;
+}
+
 /** One group commit: written in one transaction, durable when `commitIngest` resolves. */
 export interface IngestCommit {
-  events: EventRow[];
+  events: CommitEvent[];
   profiles: ProfileRecord[];
   identities: IdentityRecord[];
   merges: MergeRecord[];
@@ -132,6 +147,8 @@ export interface StoragePort {
   insertCredential(c: CredentialRecord): Promise<void>;
   findCredential(hash: string): Promise<CredentialRecord | undefined>;
 
+  /** Encode an event for a later `commitIngest` (its `profileId` is ignored: the commit binds it). */
+  prepareEvent(row: EventRow): PreparedEvent;
   commitIngest(commit: IngestCommit): Promise<void>;
   /** Message ids received since a time, for the deduplication window after a restart. */
   messageIdsSince(since: number): Promise<Array<{ workspaceId: string; messageId: string; receivedAt: number }>>;

@@ -18,7 +18,7 @@ import {
 } from '../domain/identity.js';
 import { normalizeMessage } from '../domain/normalize.js';
 import { applyEnvelope, parseMessage, type BatchEnvelope, type MessageType, type SegmentMessage } from '../domain/segment-message.js';
-import type { IngestCommit, StoragePort, TraitUpdate } from '../ports/storage.js';
+import type { IngestCommit, PreparedEvent, StoragePort, TraitUpdate } from '../ports/storage.js';
 import { IdentityIndex } from './identity-index.js';
 import { MessageDedup } from './dedup.js';
 import { newId } from './secrets.js';
@@ -62,9 +62,16 @@ export const DEFAULT_INGEST_CONFIG: IngestConfig = {
   identity: DEFAULT_IDENTITY_CONFIG,
 };
 
+interface Accepted {
+  msg: SegmentMessage;
+  messageId: string;
+  timestamp: number;
+  prepared: PreparedEvent;
+}
+
 interface Pending {
   workspaceId: string;
-  messages: Array<{ msg: SegmentMessage; messageId: string }>;
+  messages: Accepted[];
   receivedAt: number;
   source: string;
   resolve: () => void;
@@ -157,11 +164,16 @@ export class IngestService {
       this.metrics.backpressureRejections++;
       throw new BackpressureError(1);
     }
+    // Normalise and encode now, while an earlier commit may still be writing: the flush only binds profiles.
+    const accepted: Accepted[] = valid.map(({ msg, messageId }) => {
+      const row = normalizeMessage(msg, { workspaceId, profileId: '', messageId, receivedAt, source: opts.source });
+      return { msg, messageId, timestamp: row.timestamp, prepared: this.store.prepareEvent(row) };
+    });
     for (const v of valid) this.dedup.add(workspaceId, v.messageId, receivedAt);
     this.queued += valid.length;
     this.metrics.queuedMessages = this.queued;
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ workspaceId, messages: valid, receivedAt, source: opts.source, resolve, reject });
+      this.queue.push({ workspaceId, messages: accepted, receivedAt, source: opts.source, resolve, reject });
       this.scheduleFlush();
     });
     result.accepted = valid.length;
@@ -236,7 +248,7 @@ export class IngestService {
     const commit: IngestCommit = { events: [], profiles: [], identities: [], merges: [], traits: [], drops: [] };
     for (const p of batch) {
       const view = this.index.view(p.workspaceId);
-      for (const { msg, messageId } of p.messages) {
+      for (const { msg, messageId, timestamp, prepared } of p.messages) {
         const ids = extractIdentifiers(msg);
         const res = resolveIdentifiers(ids, view, this.rules);
         let profileId = res.profileId;
@@ -259,12 +271,11 @@ export class IngestService {
         for (const d of res.dropped) {
           commit.drops.push({ workspaceId: p.workspaceId, messageId, type: d.identifier.type, value: d.identifier.value, reason: d.reason, at: p.receivedAt });
         }
-        const row = normalizeMessage(msg, { workspaceId: p.workspaceId, profileId, messageId, receivedAt: p.receivedAt, source: p.source });
-        commit.events.push(row);
+        commit.events.push({ profileId, prepared });
         if (msg.type === 'identify' || msg.type === 'group') {
           const entityType = msg.type === 'identify' ? 'profile' : 'group';
           const entityId = msg.type === 'identify' ? profileId : msg.groupId ?? '';
-          pushTraits(commit.traits, p.workspaceId, entityType, entityId, msg.traits, `${msg.type}:${p.source}`, messageId, row.timestamp);
+          pushTraits(commit.traits, p.workspaceId, entityType, entityId, msg.traits, `${msg.type}:${p.source}`, messageId, timestamp);
         }
       }
     }

@@ -1,0 +1,121 @@
+/**
+ * Ingestion benchmark: `/v1/batch` with durable acknowledgement, through a real HTTP server in its own
+ * process (DuckDB file on disk), beside the rate of `JSON.parse` alone on the same payloads in this run.
+ * Then an overload phase: many more requests in flight than the queue admits; the server must answer
+ * 429 instead of growing memory. Peak resident memory of the server is read from /proc.
+ *
+ *   npm run bench -- ingest            (defaults: 400 batches × 500 messages, 8 requests in flight)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { makeBatches } from './payloads.js';
+
+export interface IngestBenchResult {
+  messages: number;
+  batchSize: number;
+  concurrency: number;
+  seconds: number;
+  eventsPerSecond: number;
+  jsonParseEventsPerSecond: number;
+  ratioToJsonParse: number;
+  serverPeakRssMb: number;
+  overload: { requests: number; ok: number; rejected429: number; serverPeakRssMb: number; inFlight: number };
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(status);
+    return m && m[1] ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function startServer(dataDir: string, maxQueued: number): Promise<{ port: number; writeKey: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/serve.ts', dataDir, String(maxQueued)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const rl = createInterface({ input: child.stdout });
+  const line = await new Promise<string>((resolve, reject) => {
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  const info = JSON.parse(line) as { port: number; writeKey: string; pid: number };
+  return {
+    ...info,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+async function sendAll(port: number, writeKey: string, bodies: string[], concurrency: number): Promise<{ ok: number; rejected: number; other: number }> {
+  const auth = 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64');
+  let next = 0;
+  const counts = { ok: 0, rejected: 0, other: 0 };
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      const body = bodies[i];
+      if (body === undefined) return;
+      const res = await fetch(`http://127.0.0.1:${port}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+      await res.arrayBuffer();
+      if (res.status === 200) counts.ok++;
+      else if (res.status === 429) counts.rejected++;
+      else counts.other++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return counts;
+}
+
+export async function runIngestBench(opts: { batches?: number; batchSize?: number; concurrency?: number } = {}): Promise<IngestBenchResult> {
+  const batches = opts.batches ?? 400;
+  const batchSize = opts.batchSize ?? 500;
+  const concurrency = opts.concurrency ?? 8;
+  const bodies = makeBatches(1, batches, batchSize, 50_000);
+  const messages = batches * batchSize;
+
+  // Baseline: JSON.parse alone on the same payloads (best of 3).
+  let parseSecs = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    let n = 0;
+    for (const b of bodies) n += (JSON.parse(b) as { batch: unknown[] }).batch.length;
+    if (n !== messages) throw new Error('payload count mismatch');
+    parseSecs = Math.min(parseSecs, (performance.now() - t) / 1000);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'segmenta-bench-'));
+  try {
+    const server = await startServer(dir, 200_000);
+    // Warm-up (not counted): JIT, connections, first appends.
+    await sendAll(server.port, server.writeKey, makeBatches(99, 10, batchSize, 50_000), concurrency);
+    const t0 = performance.now();
+    const counts = await sendAll(server.port, server.writeKey, bodies, concurrency);
+    const seconds = (performance.now() - t0) / 1000;
+    if (counts.ok !== batches) throw new Error(`only ${counts.ok}/${batches} batches acknowledged (${counts.rejected} × 429, ${counts.other} other)`);
+    const rss = peakRssMb(server.pid);
+
+    // Overload: 64 requests in flight against a queue of 20k messages.
+    await server.stop();
+    const server2 = await startServer(dir, 20_000);
+    const over = makeBatches(7, 300, batchSize, 50_000);
+    const oc = await sendAll(server2.port, server2.writeKey, over, 64);
+    const rss2 = peakRssMb(server2.pid);
+    await server2.stop();
+
+    const eventsPerSecond = messages / seconds;
+    const jsonParseEventsPerSecond = messages / parseSecs;
+    return {
+      messages, batchSize, concurrency, seconds, eventsPerSecond, jsonParseEventsPerSecond,
+      ratioToJsonParse: eventsPerSecond / jsonParseEventsPerSecond, serverPeakRssMb: rss,
+      overload: { requests: over.length, ok: oc.ok, rejected429: oc.rejected, serverPeakRssMb: rss2, inFlight: 64 },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
