@@ -127,13 +127,16 @@ export interface Resolution {
 }
 
 /**
- * Decide where one message's identifiers belong. Matching profiles are merged unless that would give a
- * profile more values of a type than its limit allows; then the lowest-priority identifier is dropped
- * and matching is retried (Segment Unify's rule), so one bad identifier cannot fuse many people.
+ * Decide where one message's identifiers belong. Identifiers are taken in priority order and kept while
+ * the profiles they match, merged, plus the kept identifiers stay within every per-type limit; an
+ * identifier that would break a limit is dropped (recorded) and the next one is tried. This is Segment
+ * Unify's "drop the lowest-priority identifier and retry", applied so that only an identifier that
+ * causes a conflict is lost: one bad identifier cannot fuse many people, and a harmless anonymous id of
+ * the same message still attaches.
  */
 export function resolveIdentifiers(ids: Identifier[], graph: IdentityGraphView, rules: IdentityRules): Resolution {
   const dropped: ResolutionDropped[] = [];
-  let candidates = rules.sortByPriority(ids.filter((id) => {
+  const candidates = rules.sortByPriority(ids.filter((id) => {
     if (rules.isBlocked(id)) {
       dropped.push({ identifier: id, reason: 'blocked' });
       return false;
@@ -141,22 +144,21 @@ export function resolveIdentifiers(ids: Identifier[], graph: IdentityGraphView, 
     return true;
   }));
 
-  for (;;) {
-    const profiles: string[] = [];
-    for (const id of candidates) {
-      const p = graph.profileOf(id);
-      if (p !== undefined && !profiles.includes(p)) profiles.push(p);
+  const kept: Identifier[] = [];
+  let profiles: string[] = [];
+  for (const id of candidates) {
+    const p = graph.profileOf(id);
+    const trialProfiles = p !== undefined && !profiles.includes(p) ? [...profiles, p] : profiles;
+    const trial = [...kept, id];
+    if (fitsLimits(trial, trialProfiles, graph, rules)) {
+      kept.push(id);
+      profiles = trialProfiles;
+    } else {
+      dropped.push({ identifier: id, reason: 'limit' });
     }
-    if (fitsLimits(candidates, profiles, graph, rules)) {
-      const target = profiles[0];
-      const attach = candidates.filter((id) => graph.profileOf(id) === undefined);
-      return { profileId: target, mergeFrom: profiles.slice(1), attach, dropped };
-    }
-    const last = candidates[candidates.length - 1];
-    if (last === undefined) return { profileId: undefined, mergeFrom: [], attach: [], dropped };
-    dropped.push({ identifier: last, reason: 'limit' });
-    candidates = candidates.slice(0, -1);
   }
+  const attach = kept.filter((id) => graph.profileOf(id) === undefined);
+  return { profileId: profiles[0], mergeFrom: profiles.slice(1), attach, dropped };
 }
 
 function fitsLimits(ids: Identifier[], profiles: string[], graph: IdentityGraphView, rules: IdentityRules): boolean {

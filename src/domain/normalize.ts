@@ -104,7 +104,6 @@ export function correctTime(msg: SegmentMessage, receivedAt: number): { timestam
   const original = msg.originalTimestamp !== undefined ? Date.parse(msg.originalTimestamp)
     : msg.timestamp !== undefined ? Date.parse(msg.timestamp) : receivedAt;
   const sentAt = msg.sentAt !== undefined ? Date.parse(msg.sentAt) : receivedAt;
-  // /v1/import carries history: a client that sends timestamp without sentAt means "this is when it happened".
   return { timestamp: receivedAt - (sentAt - original), original, sentAt };
 }
 
@@ -133,13 +132,12 @@ export interface NormalizeOptions {
   messageId: string;
   receivedAt: number;
   source: string;
-  /** /v1/import and file imports carry historical times: no skew correction, the timestamp is taken as is. */
-  historical?: boolean;
 }
 
 export function normalizeMessage(msg: SegmentMessage, opts: NormalizeOptions): EventRow {
-  const times = correctTime(msg, opts.receivedAt);
-  const timestamp = opts.historical && msg.timestamp !== undefined ? Date.parse(msg.timestamp) : times.timestamp;
+  // A historical message (import) sent with `timestamp` and no `sentAt` keeps its timestamp: the
+  // correction is then receivedAt − (receivedAt − timestamp).
+  const { timestamp } = correctTime(msg, opts.receivedAt);
   const p = msg.properties;
   const c = msg.context;
   const event = msg.type === 'track' && msg.event !== undefined ? canonicalEventName(msg.event.trim()) : null;

@@ -175,6 +175,10 @@ export function parseEnvelope(raw: unknown): BatchEnvelope {
   if (!isPlainObject(raw)) throw new InputError('wrong_type', `a batch must be a JSON object, got ${describe(raw)}`);
   const batch = raw['batch'];
   if (!Array.isArray(batch)) throw new InputError('wrong_type', `must be an array of messages, got ${describe(batch)}`, 'batch');
+  // The envelope's own keys get the same hostile-key check as a single message's (messages are checked one by one).
+  for (const key of Object.keys(raw)) {
+    if (FORBIDDEN_KEYS.has(key)) throw new InputError('forbidden_key', `property name '${key}' is not allowed`, 'envelope');
+  }
   for (const key of ['context', 'integrations'] as const) {
     if (raw[key] !== undefined) assertSafeJson(raw[key], key);
   }

@@ -5,7 +5,10 @@ import type { Segmenta } from '../app/segmenta.js';
 import { createHttpApp } from './app.js';
 
 export interface RunningServer {
+  /** Where this process reaches the server (an IP address). */
   url: string;
+  /** What to tell a person: `localhost` for the loopback address. */
+  publicUrl: string;
   port: number;
   close(): Promise<void>;
 }
@@ -18,9 +21,10 @@ export function startServer(sg: Segmenta, port: number, host = '127.0.0.1'): Pro
       ? new Error(`port ${port} on ${host} is already in use; choose another with --port`) : err);
     server = serve({ fetch: app.fetch, port, hostname: host }, (info: AddressInfo) => {
       server?.off('error', onError);
-      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+      const local = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' || host === 'localhost';
       resolve({
-        url: `http://${shownHost}:${info.port}`,
+        url: `http://${host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host}:${info.port}`,
+        publicUrl: `http://${local ? 'localhost' : host}:${info.port}`,
         port: info.port,
         close: () => new Promise<void>((res) => {
           server?.close(() => res());

@@ -125,6 +125,14 @@ export interface EventCount {
   last: number;
 }
 
+export interface EventTotal {
+  type: string;
+  event: string | null;
+  count: number;
+  profiles: number;
+  revenue: number;
+}
+
 export interface WorkspaceStats {
   events: number;
   profiles: number;
@@ -167,6 +175,8 @@ export interface StoragePort {
   mergedInto(workspaceId: string, profileId: string): Promise<string | undefined>;
   identityDrops(workspaceId: string, limit: number): Promise<IdentityDrop[]>;
   workspaceStats(workspaceId: string): Promise<WorkspaceStats>;
+  /** Events per type and name in a workspace, with revenue sums and distinct profiles. */
+  eventTotals(workspaceId: string): Promise<EventTotal[]>;
 
   /** Re-sort stored events by workspace, profile and time so per-profile scans read few blocks. */
   compact(): Promise<void>;

@@ -14,7 +14,9 @@ import {
   extractIdentifiers,
   IdentityRules,
   resolveIdentifiers,
+  type Identifier,
   type IdentityConfig,
+  type IdentityGraphView,
 } from '../domain/identity.js';
 import { normalizeMessage } from '../domain/normalize.js';
 import { applyEnvelope, parseMessage, type BatchEnvelope, type MessageType, type SegmentMessage } from '../domain/segment-message.js';
@@ -56,8 +58,8 @@ export interface IngestConfig {
 }
 
 export const DEFAULT_INGEST_CONFIG: IngestConfig = {
-  maxQueuedMessages: 200_000,
-  maxCommitMessages: 50_000,
+  maxQueuedMessages: 50_000,
+  maxCommitMessages: 20_000,
   dedupWindowMs: 7 * 24 * 3600 * 1000,
   identity: DEFAULT_IDENTITY_CONFIG,
 };
@@ -130,7 +132,7 @@ export class IngestService {
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         if (opts.mode === 'atomic') {
-          this.metrics.rejectedMessages += raws.length;
+          this.metrics.rejectedMessages += 1;
           throw raws.length > 1 ? new InputError(err.code, err.message, `batch[${i}]`) : err;
         }
         result.rejected.push({ index: i, code: err.code, reason: err.message });
@@ -249,7 +251,7 @@ export class IngestService {
     for (const p of batch) {
       const view = this.index.view(p.workspaceId);
       for (const { msg, messageId, timestamp, prepared } of p.messages) {
-        const ids = extractIdentifiers(msg);
+        const ids = aliasPreviousAsKnown(msg, extractIdentifiers(msg), view);
         const res = resolveIdentifiers(ids, view, this.rules);
         let profileId = res.profileId;
         const at = msg.timestamp !== undefined ? Math.min(Date.parse(msg.timestamp), p.receivedAt) : p.receivedAt;
@@ -281,6 +283,24 @@ export class IngestService {
     }
     return commit;
   }
+}
+
+/**
+ * An alias's previousId is typed user_id unless it equals the message's anonymousId, but server SDKs
+ * (analytics-node) send `alias({userId, previousId})` without an anonymousId: a previousId that the graph
+ * knows only as an anonymous id is that anonymous id, or the alias would link nothing.
+ */
+function aliasPreviousAsKnown(msg: SegmentMessage, ids: Identifier[], view: IdentityGraphView): Identifier[] {
+  const prev = msg.previousId;
+  if (msg.type !== 'alias' || prev === undefined) return ids;
+  if (view.profileOf({ type: 'user_id', value: prev }) !== undefined) return ids;
+  if (view.profileOf({ type: 'anonymous_id', value: prev }) === undefined) return ids;
+  const out: Identifier[] = [];
+  for (const id of ids) {
+    const next = id.type === 'user_id' && id.value === prev ? { type: 'anonymous_id', value: prev } : id;
+    if (!out.some((o) => o.type === next.type && o.value === next.value)) out.push(next);
+  }
+  return out;
 }
 
 function pushTraits(out: TraitUpdate[], workspaceId: string, entityType: 'profile' | 'group', entityId: string,

@@ -19,6 +19,7 @@ import type {
   CommitEvent,
   CredentialRecord,
   EventCount,
+  EventTotal,
   IdentityDrop,
   IdentityRecord,
   IngestCommit,
@@ -397,6 +398,16 @@ export class DuckDBEngine implements StoragePort {
       events: toNum(r['events'] ?? 0), profiles: toNum(r['profiles'] ?? 0), identities: toNum(r['identities'] ?? 0),
       merges: toNum(r['merges'] ?? 0), firstEvent: optMs(r['first_event']), lastEvent: optMs(r['last_event']),
     };
+  }
+
+  async eventTotals(workspaceId: string): Promise<EventTotal[]> {
+    const rows = await this.all(
+      `SELECT type, event, count(*) AS n, count(DISTINCT profile_id) AS profiles, coalesce(sum(revenue), 0) AS revenue
+       FROM events WHERE workspace_id = $1 GROUP BY type, event ORDER BY n DESC, type, event`, [workspaceId]);
+    return rows.map((r) => ({
+      type: String(r['type']), event: r['event'] === null ? null : String(r['event']), count: toNum(r['n']),
+      profiles: toNum(r['profiles']), revenue: toNum(r['revenue']),
+    }));
   }
 
   async compact(): Promise<void> {
