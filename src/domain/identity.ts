@@ -161,14 +161,24 @@ export function resolveIdentifiers(ids: Identifier[], graph: IdentityGraphView, 
   return { profileId: profiles[0], mergeFrom: profiles.slice(1), attach, dropped };
 }
 
+/**
+ * Would the merged profiles plus these identifiers stay within every per-type limit? Only types that
+ * can grow need checking: those of the identifiers, and, when profiles merge, those the profiles hold.
+ */
 function fitsLimits(ids: Identifier[], profiles: string[], graph: IdentityGraphView, rules: IdentityRules): boolean {
-  const types = new Set<string>(ids.map((i) => i.type));
-  for (const p of profiles) for (const t of graph.typesOf(p)) types.add(t);
+  const types = new Set<string>();
+  for (const id of ids) types.add(id.type);
+  if (profiles.length > 1) for (const p of profiles) for (const t of graph.typesOf(p)) types.add(t);
   for (const type of types) {
+    const limit = rules.limit(type);
     const values = new Set<string>();
     for (const p of profiles) for (const v of graph.valuesOf(p, type)) values.add(v);
-    for (const id of ids) if (id.type === type) values.add(id.value);
-    if (values.size > rules.limit(type)) return false;
+    if (values.size > limit) return false;
+    for (const id of ids) {
+      if (id.type !== type) continue;
+      values.add(id.value);
+      if (values.size > limit) return false;
+    }
   }
   return true;
 }

@@ -239,23 +239,23 @@ export class DuckDBEngine implements StoragePort {
     }
     if (c.profiles.length) {
       await this.insertNdjson('profiles', PROFILE_COLUMNS, c.profiles.map((p) => JSON.stringify({
-        workspace_id: p.workspaceId, profile_id: p.profileId, created_at: iso(p.createdAt), merged_into: null,
+        workspace_id: p.workspaceId, profile_id: p.profileId, created_at: ms(p.createdAt), merged_into: null,
       })));
     }
     if (c.identities.length) {
       await this.insertNdjson('identities', IDENTITY_COLUMNS, c.identities.map((i) => JSON.stringify({
-        workspace_id: i.workspaceId, type: i.type, value: i.value, profile_id: i.profileId, first_seen: iso(i.firstSeen), source: i.source,
+        workspace_id: i.workspaceId, type: i.type, value: i.value, profile_id: i.profileId, first_seen: ms(i.firstSeen), source: i.source,
       })));
     }
     if (c.traits.length) {
       await this.insertNdjson('trait_updates', TRAIT_COLUMNS, c.traits.map((t) => JSON.stringify({
         workspace_id: t.workspaceId, entity_type: t.entityType, entity_id: t.entityId, key: t.key, value: t.value,
-        source: t.source, message_id: t.messageId, updated_at: iso(t.at),
+        source: t.source, message_id: t.messageId, updated_at: ms(t.at),
       })));
     }
     if (c.drops.length) {
       await this.insertNdjson('identity_drops', DROP_COLUMNS, c.drops.map((d) => JSON.stringify({
-        workspace_id: d.workspaceId, message_id: d.messageId, type: d.type, value: d.value, reason: d.reason, dropped_at: iso(d.at),
+        workspace_id: d.workspaceId, message_id: d.messageId, type: d.type, value: d.value, reason: d.reason, dropped_at: ms(d.at),
       })));
     }
   }
@@ -269,10 +269,12 @@ export class DuckDBEngine implements StoragePort {
     const file = join(this.stagingDir, `${table}-${process.pid}-${++this.stagingSeq}.ndjson`);
     await writeFile(file, lines.join('\n'));
     try {
+      // Times travel as epoch milliseconds (cheaper than formatting dates in JS) and become TIMESTAMPTZ here.
       const list = columns.map(([c]) => quoteIdent(c)).join(', ');
+      const select = columns.map(([c, t]) => (t === 'TIMESTAMPTZ' ? `make_timestamptz(${quoteIdent(c)} * 1000)` : quoteIdent(c))).join(', ');
       // Type names are our own constants; column names go through the quoting function like every identifier.
-      const types = `{${columns.map(([c, t]) => `${quoteIdent(c)}: '${t}'`).join(', ')}}`;
-      await this.writer.run(`INSERT INTO ${quoteIdent(table)} (${list}) SELECT ${list} FROM read_ndjson($1, columns = ${types}, maximum_object_size = 1048576)`, [file]);
+      const types = `{${columns.map(([c, t]) => `${quoteIdent(c)}: '${t === 'TIMESTAMPTZ' ? 'BIGINT' : t}'`).join(', ')}}`;
+      await this.writer.run(`INSERT INTO ${quoteIdent(table)} (${list}) SELECT ${select} FROM read_ndjson($1, columns = ${types}, maximum_object_size = 1048576)`, [file]);
     } finally {
       await rm(file, { force: true });
     }
@@ -460,20 +462,17 @@ const DROP_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['message_id', 'VARCHAR'], ['type', 'VARCHAR'], ['value', 'VARCHAR'], ['reason', 'VARCHAR'], ['dropped_at', 'TIMESTAMPTZ'],
 ];
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+/** Milliseconds as an integer (JSON stays integral; DuckDB multiplies to microseconds exactly). */
+function ms(value: number): number {
+  return Math.round(value);
 }
 
 function eventJson(e: EventRow): Record<string, unknown> {
   return {
     workspace_id: e.workspaceId, message_id: e.messageId, type: e.type, event: e.event, event_original: e.eventOriginal,
     name: e.name, user_id: e.userId, anonymous_id: e.anonymousId, group_id: e.groupId,
-    previous_id: e.previousId, timestamp: isoOrNull(e.timestamp), received_at: isoOrNull(e.receivedAt), sent_at: isoOrNull(e.sentAt),
-    original_timestamp: isoOrNull(e.originalTimestamp), source: e.source, properties: e.properties, context: e.context,
+    previous_id: e.previousId, timestamp: ms(e.timestamp), received_at: ms(e.receivedAt), sent_at: e.sentAt === null ? null : ms(e.sentAt),
+    original_timestamp: e.originalTimestamp === null ? null : ms(e.originalTimestamp), source: e.source, properties: e.properties, context: e.context,
     traits: e.traits, integrations: e.integrations, revenue: e.revenue, total: e.total, order_id: e.orderId, currency: e.currency,
     coupon: e.coupon, discount: e.discount, quantity: e.quantity, product_ids: e.productIds, categories: e.categories,
     brands: e.brands, page_url: e.pageUrl, page_path: e.pagePath, referrer: e.referrer, campaign_name: e.campaignName,
