@@ -426,6 +426,8 @@ function generateCustomer(opts: DemoOptions, i: number, truth: DemoCustomerTruth
     if (crng() < 0.35) c.messages.push({ type: 'track', event: 'Email Opened', userId: c.userId, anonymousId: first.anonymousId, timestamp: iso(sentAt + crng() * 2 * DAY), properties: props, context: { library: { name: 'segmenta-demo-esp', version: '1' } } });
   }
 
+  // Reviews, refunds and late sessions can fall past the end of history: history ends there.
+  c.messages = c.messages.filter((m) => Date.parse(m.timestamp) <= end);
   c.messages.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   let k = 0;
   for (const m of c.messages) m['messageId'] = `demo-${opts.seed}-${i}-${k++}`;

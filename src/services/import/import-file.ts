@@ -88,11 +88,18 @@ const AUTO: Record<string, string[]> = {
   country: ['country'],
 };
 
+/** Fields recognised automatically per kind; the other columns stay properties (events) or traits (customers). */
+const AUTO_FIELDS: Record<ImportKind, readonly string[]> = {
+  events: ['userId', 'anonymousId', 'event', 'type', 'timestamp', 'messageId'],
+  customers: ['userId', 'anonymousId', 'email', 'timestamp'],
+  orders: ['userId', 'anonymousId', 'timestamp', 'orderId', 'productId', 'productName', 'category', 'brand', 'quantity', 'price', 'total', 'currency', 'country'],
+};
+
 function autoMapping(record: RawRecord, kind: ImportKind): ColumnMapping {
   const lower = new Map(Object.keys(record).map((k) => [k.toLowerCase().trim(), k]));
   const m: Record<string, string> = {};
   for (const [field, names] of Object.entries(AUTO)) {
-    if (kind === 'customers' && (field === 'productName' || field === 'event')) continue;
+    if (!AUTO_FIELDS[kind].includes(field)) continue;
     for (const n of names) {
       const col = lower.get(n);
       if (col !== undefined && !Object.values(m).includes(col)) {
