@@ -297,7 +297,8 @@ export async function importFile(opts: ImportOptions, sink: MessageSink, onProgr
       const price = m.price ? numberOf(rec[m.price]) : undefined;
       const total = m.total ? numberOf(rec[m.total]) : undefined;
       const currency = m.currency ? text(rec[m.currency]) : undefined;
-      if (preset?.linePerOrder || (m.orderId === undefined && total !== undefined)) {
+      // One order per row: the log presets, or an amount column without line prices.
+      if (preset?.linePerOrder || (m.total !== undefined && m.price === undefined)) {
         if (total === undefined) {
           report.reject(row, `no amount in column ${m.total ?? '(unmapped)'}`);
           continue;
