@@ -23,16 +23,16 @@ export class Segmenta {
   private constructor(readonly store: StoragePort, ingestConfig: IngestConfig) {
     this.workspaces = new WorkspaceService(store);
     this.ingest = new IngestService(store, ingestConfig);
-    this.profiles = new ProfileService(store, this.ingest);
+    this.profiles = new ProfileService(store);
   }
 
   static async open(opts: SegmentaOptions): Promise<Segmenta> {
     const store = await DuckDBEngine.open({ dataDir: opts.dataDir, ...(opts.threads ? { threads: opts.threads } : {}) });
     try {
       await store.migrate();
-      const app = new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest });
-      await app.ingest.start();
-      return app;
+      // The ingest service loads its in-memory state (identity graph, recent message ids) on first use,
+      // so that commands that only read (profile show, workspaces) open fast.
+      return new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest });
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;

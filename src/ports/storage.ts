@@ -166,6 +166,8 @@ export interface StoragePort {
   scanIdentities(onPage: (rows: IdentityRecord[]) => void): Promise<void>;
 
   profileExists(workspaceId: string, profileId: string): Promise<boolean>;
+  /** The profile holding an identifier, from storage (reads that need no in-memory graph). */
+  profileByIdentity(workspaceId: string, type: string, value: string): Promise<string | undefined>;
   profileIdentities(workspaceId: string, profileId: string): Promise<IdentityRecord[]>;
   profileTraits(workspaceId: string, profileId: string): Promise<TraitValue[]>;
   profileEventCounts(workspaceId: string, profileId: string): Promise<EventCount[]>;

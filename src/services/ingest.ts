@@ -109,6 +109,17 @@ export class IngestService {
     this.rules = new IdentityRules(config.identity);
   }
 
+  private ready: Promise<void> | undefined;
+
+  /** Load the in-memory state once, before the first submit. */
+  private ensureStarted(): Promise<void> {
+    this.ready ??= this.start().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
   /** Rebuild in-memory state (identity graph, recent message ids) from storage. */
   async start(): Promise<void> {
     this.index.clear();
@@ -120,6 +131,7 @@ export class IngestService {
 
   /** Validate and enqueue; resolves after the accepted messages are durably committed. */
   async submit(workspaceId: string, raws: unknown[], opts: SubmitOptions): Promise<IngestResult> {
+    await this.ensureStarted();
     const receivedAt = Date.now();
     const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
     const valid: Array<{ msg: SegmentMessage; messageId: string }> = [];
@@ -181,11 +193,6 @@ export class IngestService {
     result.accepted = valid.length;
     this.metrics.acceptedMessages += valid.length;
     return result;
-  }
-
-  /** The profile that holds an identifier now (committed or about to be). */
-  profileOf(workspaceId: string, type: string, value: string): string | undefined {
-    return this.index.profileOf(workspaceId, { type, value });
   }
 
   /** Resolves when nothing is queued or being written. */

@@ -2,7 +2,6 @@
 import { InputError } from '../domain/errors.js';
 import { normalizeEmail, normalizePhone } from '../domain/identity.js';
 import type { EventCount, IdentityRecord, MergeRecord, StoragePort, StoredEvent, TraitValue } from '../ports/storage.js';
-import type { IngestService } from './ingest.js';
 
 export interface ProfileView {
   workspaceId: string;
@@ -20,7 +19,7 @@ export interface ProfileView {
 const LOOKUP_ORDER = ['user_id', 'email', 'anonymous_id', 'phone', 'device_id'];
 
 export class ProfileService {
-  constructor(private readonly store: StoragePort, private readonly ingest: IngestService) {}
+  constructor(private readonly store: StoragePort) {}
 
   /**
    * Find a profile by its id (`prof_…`), by `type:value` (`email:ada@example.com`), or by a bare value
@@ -35,11 +34,11 @@ export class ProfileService {
     if (colon > 0) {
       const type = ref.slice(0, colon);
       const value = ref.slice(colon + 1);
-      const hit = this.ingest.profileOf(workspaceId, type, canonical(type, value));
+      const hit = await this.store.profileByIdentity(workspaceId, type, canonical(type, value));
       if (hit) return hit;
     }
     for (const type of LOOKUP_ORDER) {
-      const hit = this.ingest.profileOf(workspaceId, type, canonical(type, ref));
+      const hit = await this.store.profileByIdentity(workspaceId, type, canonical(type, ref));
       if (hit) return hit;
     }
     return undefined;

@@ -322,6 +322,12 @@ export class DuckDBEngine implements StoragePort {
     return rows.length > 0;
   }
 
+  async profileByIdentity(workspaceId: string, type: string, value: string): Promise<string | undefined> {
+    const rows = await this.all('SELECT profile_id FROM identities WHERE workspace_id = $1 AND type = $2 AND value = $3 LIMIT 1', [workspaceId, type, value]);
+    const p = rows[0]?.['profile_id'];
+    return p === undefined || p === null ? undefined : String(p);
+  }
+
   async profileIdentities(workspaceId: string, profileId: string): Promise<IdentityRecord[]> {
     const rows = await this.all(
       'SELECT * FROM identities WHERE workspace_id = $1 AND profile_id = $2 ORDER BY first_seen, type, value', [workspaceId, profileId]);
