@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_DEMO_OPTIONS, generateDemoShop, type DemoGroundTruth, type DemoOptions } from '../demo/generator.js';
+import { DEFAULT_DEMO_OPTIONS, type DemoOptions } from '../demo/generator.js';
+import { loadDemoInWorker } from './demo-load.js';
 import { startServer } from '../http/server.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { CliError, EXIT, dataDir, openSegmenta, portOf, printJson, waitForSignal, type GlobalOptions } from './context.js';
@@ -41,73 +42,6 @@ async function demoWorkspace(sg: Segmenta): Promise<{ workspace: string; writeKe
   };
 }
 
-export interface DemoLoadResult {
-  messages: number;
-  accepted: number;
-  duplicates: number;
-  seconds: number;
-  truth: DemoGroundTruth;
-}
-
-/** Post every generated batch to `/v1/batch`, a few requests in flight, retrying 429 as SDKs do. */
-export async function loadDemoOverHttp(url: string, writeKey: string, opts: DemoOptions, onProgress: (customersDone: number, messages: number) => void): Promise<DemoLoadResult> {
-  const auth = 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64');
-  const t0 = Date.now();
-  let messages = 0;
-  let accepted = 0;
-  let duplicates = 0;
-  const inFlight = new Set<Promise<void>>();
-  const post = async (batch: Record<string, unknown>[]): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ batch }) });
-      const body: unknown = await res.json().catch(() => ({}));
-      if (res.status === 200 && typeof body === 'object' && body !== null) {
-        const b = body as { accepted?: number; duplicates?: number };
-        accepted += b.accepted ?? 0;
-        duplicates += b.duplicates ?? 0;
-        return;
-      }
-      if ((res.status === 429 || res.status >= 500) && attempt < 20) {
-        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
-        continue;
-      }
-      throw new Error(`the server answered ${res.status} to a demo batch: ${JSON.stringify(body)}`);
-    }
-  };
-  const gen = generateDemoShop(opts);
-  let customersDone = 0;
-  for (;;) {
-    const next = gen.next();
-    if (next.done) {
-      await Promise.all(inFlight);
-      return { messages, accepted, duplicates, seconds: (Date.now() - t0) / 1000, truth: next.value };
-    }
-    const batch = next.value;
-    messages += batch.length;
-    const users = new Set<string>();
-    for (const m of batch) if (typeof m['userId'] === 'string') users.add(m['userId']);
-    const p: Promise<void> = post(batch).finally(() => {
-      inFlight.delete(p);
-    });
-    inFlight.add(p);
-    customersDone = Math.max(customersDone, estimateCustomers(batch, customersDone));
-    onProgress(customersDone, messages);
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  }
-}
-
-/** Customers are generated in order with numbered user ids; the highest number seen tells progress. */
-function estimateCustomers(batch: Record<string, unknown>[], sofar: number): number {
-  let best = sofar;
-  for (const m of batch) {
-    const id = m['userId'];
-    if (typeof id !== 'string') continue;
-    const n = Number(/(\d+)$/.exec(id)?.[1] ?? NaN);
-    if (Number.isFinite(n) && n > best) best = n;
-  }
-  return best;
-}
-
 export function registerDemo(program: Command): void {
   program
     .command('demo')
@@ -139,7 +73,7 @@ export function registerDemo(program: Command): void {
         const ws = await demoWorkspace(sg);
         if (!g.json) console.error(`Loading the demo shop (${demo.customers} customers, ${demo.days} days, seed ${demo.seed}) into ${dataDir(g)} through ${server.publicUrl}/v1/batch …`);
         const progress = createProgress({ label: 'demo', total: demo.customers, unit: 'customers', quiet: g.json === true });
-        const result = await loadDemoOverHttp(server.url, ws.writeKey, demo, (done, msgs) => progress.update(done, `${msgs} messages`));
+        const result = await loadDemoInWorker(server.url, ws.writeKey, demo, (done, msgs) => progress.update(done, `${msgs} messages`));
         progress.stop(`sent ${result.messages} messages in ${result.seconds.toFixed(1)} s (${Math.round(result.messages / Math.max(result.seconds, 0.001))}/s): ${result.accepted} stored, ${result.duplicates} already there`);
         await sg.ingest.drain();
         const truthPath = join(dataDir(g), 'demo-ground-truth.json');
