@@ -1,7 +1,7 @@
 /**
  * Ingestion benchmark: `/v1/batch` with durable acknowledgement, through a real HTTP server in its own
  * process (DuckDB file on disk), beside the rate of `JSON.parse` alone on the same payloads in this run.
- * Then an overload phase: many more requests in flight than the queue admits; the server must answer
+ * The same volume again with 32 requests in flight (larger group commits). Then an overload phase: many more requests in flight than the queue admits; the server must answer
  * 429 instead of growing memory. Peak resident memory of the server is read from /proc.
  *
  *   npm run bench -- ingest            (defaults: 400 batches × 500 messages, 8 requests in flight)
@@ -19,6 +19,8 @@ export interface IngestBenchResult {
   concurrency: number;
   seconds: number;
   eventsPerSecond: number;
+  /** The same load with 32 requests in flight (larger group commits). */
+  eventsPerSecondAt32: number;
   jsonParseEventsPerSecond: number;
   ratioToJsonParse: number;
   serverPeakRssMb: number;
@@ -98,6 +100,11 @@ export async function runIngestBench(opts: { batches?: number; batchSize?: numbe
     const counts = await sendAll(server.port, server.writeKey, bodies, concurrency);
     const seconds = (performance.now() - t0) / 1000;
     if (counts.ok !== batches) throw new Error(`only ${counts.ok}/${batches} batches acknowledged (${counts.rejected} × 429, ${counts.other} other)`);
+    const bodies32 = makeBatches(2, batches, batchSize, 50_000);
+    const t1 = performance.now();
+    const c32 = await sendAll(server.port, server.writeKey, bodies32, 32);
+    const seconds32 = (performance.now() - t1) / 1000;
+    if (c32.ok !== batches) throw new Error(`only ${c32.ok}/${batches} batches acknowledged at 32 in flight`);
     const rss = peakRssMb(server.pid);
 
     // Overload: 64 requests in flight against a queue of 20k messages.
@@ -111,7 +118,7 @@ export async function runIngestBench(opts: { batches?: number; batchSize?: numbe
     const eventsPerSecond = messages / seconds;
     const jsonParseEventsPerSecond = messages / parseSecs;
     return {
-      messages, batchSize, concurrency, seconds, eventsPerSecond, jsonParseEventsPerSecond,
+      messages, batchSize, concurrency, seconds, eventsPerSecond, eventsPerSecondAt32: messages / seconds32, jsonParseEventsPerSecond,
       ratioToJsonParse: eventsPerSecond / jsonParseEventsPerSecond, serverPeakRssMb: rss,
       overload: { requests: over.length, ok: oc.ok, rejected429: oc.rejected, serverPeakRssMb: rss2, inFlight: 64 },
     };

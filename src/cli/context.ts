@@ -39,6 +39,16 @@ export async function openSegmenta(opts: GlobalOptions): Promise<Segmenta> {
   }
 }
 
+/** Open segmenta for one command and close it afterwards, whatever happens. */
+export async function withSegmenta<T>(opts: GlobalOptions, fn: (sg: Segmenta) => Promise<T>): Promise<T> {
+  const sg = await openSegmenta(opts);
+  try {
+    return await fn(sg);
+  } finally {
+    await sg.close();
+  }
+}
+
 /** The workspace a command works on: the one named, or the only one there is. */
 export async function chooseWorkspace(sg: Segmenta, wanted: string | undefined): Promise<string> {
   const all = await sg.workspaces.list();

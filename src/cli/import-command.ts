@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { importFile, parseMappingSpec, type FileFormat, type ImportKind, type ImportOptions, type ImportReport } from '../services/import/import-file.js';
-import { CliError, EXIT, chooseWorkspace, openSegmenta, printJson, type GlobalOptions } from './context.js';
+import { CliError, EXIT, chooseWorkspace, printJson, withSegmenta, type GlobalOptions } from './context.js';
 import { createProgress } from './progress.js';
 
 const KINDS: readonly ImportKind[] = ['events', 'orders', 'customers'];
@@ -47,8 +47,7 @@ export function registerImport(program: Command): void {
         ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
         ...(opts.dateFormat ? { dateFormat: opts.dateFormat } : {}),
       };
-      const sg = await openSegmenta(g);
-      try {
+      await withSegmenta(g, async (sg) => {
         const ws = await chooseWorkspace(sg, opts.workspace);
         const progress = createProgress({ label: `import ${basename(file)}`, total: 1, unit: 'bytes', quiet: g.json === true });
         let totalSet = false;
@@ -66,9 +65,7 @@ export function registerImport(program: Command): void {
         progress.stop();
         if (g.json) printJson(report);
         else printReport(report);
-      } finally {
-        await sg.close();
-      }
+      });
     });
 }
 

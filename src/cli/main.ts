@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServer } from '../http/server.js';
-import { CliError, EXIT, chooseWorkspace, dataDir, exitCodeOf, openSegmenta, portOf, printJson, waitForSignal, type GlobalOptions } from './context.js';
+import { CliError, EXIT, chooseWorkspace, dataDir, exitCodeOf, openSegmenta, portOf, printJson, waitForSignal, withSegmenta, type GlobalOptions } from './context.js';
 import { registerDemo } from './demo-command.js';
 import { registerImport } from './import-command.js';
 import { printProfile } from './profile-format.js';
@@ -39,8 +39,7 @@ export function buildProgram(): Command {
     .option('--name <name>', 'workspace name', 'default')
     .action(async (opts: { name: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const sg = await openSegmenta(g);
-      try {
+      await withSegmenta(g, async (sg) => {
         const created = await sg.workspaces.create(opts.name);
         if (g.json) printJson({ workspace: created.workspace, writeKey: created.writeKey, adminToken: created.adminToken });
         else {
@@ -49,9 +48,7 @@ export function buildProgram(): Command {
           console.log(`  admin token ${created.adminToken}   (API: Authorization: Bearer …)`);
           console.log('The secrets are stored hashed: keep them now, they cannot be shown again.');
         }
-      } finally {
-        await sg.close();
-      }
+      });
     });
 
   program
@@ -87,15 +84,11 @@ export function buildProgram(): Command {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const recent = Number(opts.recent);
       if (!Number.isInteger(recent) || recent < 1 || recent > 1000) throw new CliError('--recent must be a whole number from 1 to 1000', EXIT.usage);
-      const sg = await openSegmenta(g);
-      try {
-        const ws = await chooseWorkspace(sg, opts.workspace);
-        const view = await sg.profiles.get(ws, ref, recent);
+      await withSegmenta(g, async (sg) => {
+        const view = await sg.profiles.get(await chooseWorkspace(sg, opts.workspace), ref, recent);
         if (g.json) printJson(view);
         else printProfile(view);
-      } finally {
-        await sg.close();
-      }
+      });
     });
 
   program
@@ -103,15 +96,12 @@ export function buildProgram(): Command {
     .description('list workspaces with their sizes')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const sg = await openSegmenta(g);
-      try {
+      await withSegmenta(g, async (sg) => {
         const rows = [];
         for (const w of await sg.workspaces.list()) rows.push({ ...w, createdAt: new Date(w.createdAt).toISOString(), stats: await sg.store.workspaceStats(w.id) });
         if (g.json) printJson(rows);
         else for (const r of rows) console.log(`${r.id}  ${r.name.padEnd(16)} ${r.stats.events} events, ${r.stats.profiles} profiles, ${r.stats.merges} merges`);
-      } finally {
-        await sg.close();
-      }
+      });
     });
 
   program
@@ -119,15 +109,12 @@ export function buildProgram(): Command {
     .description('re-sort stored events by profile and time (faster per-profile scans); safe to run any time the server is stopped')
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const sg = await openSegmenta(g);
-      try {
+      await withSegmenta(g, async (sg) => {
         const t0 = Date.now();
         await sg.store.compact();
         if (g.json) printJson({ compacted: true, ms: Date.now() - t0 });
         else console.log(`compacted in ${Date.now() - t0} ms`);
-      } finally {
-        await sg.close();
-      }
+      });
     });
 
   registerImport(program);
