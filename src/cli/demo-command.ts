@@ -105,16 +105,18 @@ function printNextSteps(s: { workspace: string; writeKey: string; adminToken: st
     `  admin token ${s.adminToken}`,
     '',
     'Try next:',
-    `  npx segmenta profile show demo-user-1 --data ${s.data}${serving ? '      (in another terminal: stop the server first, or use the API below)' : ''}`,
   ];
   if (serving) {
     lines.push(
       `  curl -s -H 'Authorization: Bearer ${s.adminToken}' ${url}/api/v1/workspace`,
       `  curl -s -H 'Authorization: Bearer ${s.adminToken}' ${url}/api/v1/profiles/demo-user-1`,
       `  curl -s -u '${s.writeKey}:' -H 'content-type: application/json' -d '{"userId":"demo-user-1","event":"Product Viewed","properties":{"product_id":"p-1"}}' ${url}/v1/track`,
+      `  after stopping the server: npx segmenta profile show demo-user-1 --data ${s.data}`,
       '',
       `Serving ${url} — Ctrl-C to stop.`,
     );
+  } else {
+    lines.push(`  npx segmenta profile show demo-user-1 --data ${s.data}`, `  npx segmenta serve --data ${s.data}`);
   }
   console.log(lines.join('\n'));
 }
