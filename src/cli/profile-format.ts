@@ -1,8 +1,8 @@
 /** Human-readable rendering of a profile for `segmenta profile show`. */
 import type { ProfileView } from '../services/profiles.js';
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+function iso(time: string): string {
+  return time.replace('.000Z', 'Z');
 }
 
 function short(v: unknown, max = 60): string {

@@ -60,6 +60,8 @@ export const PRODUCTS: readonly Product[] = (() => {
 export const PRODUCTS_BY_CATEGORY: Readonly<Record<string, Product[]>> = (() => {
   const m: Record<string, Product[]> = {};
   for (const p of PRODUCTS) (m[p.category] ??= []).push(p);
+  // Cheapest first: personas pick along this order by their price taste.
+  for (const list of Object.values(m)) list.sort((a, b) => a.price - b.price || a.product_id.localeCompare(b.product_id));
   return m;
 })();
 
@@ -70,25 +72,38 @@ export interface Place {
   timezone: string;
   locale: string;
   currency: string;
+  /** Value-added / sales tax rate applied to orders. */
+  tax: number;
+  /** Country calling code and mobile prefix, for phone traits. */
+  phonePrefix: string;
   weight: number;
 }
 
+/** Shop prices are set in EUR and shown in the visitor's currency at these rates (rounded to .x0 / .x5 / .x9 endings). */
+export const FX_FROM_EUR: Readonly<Record<string, number>> = { EUR: 1, CHF: 0.95, GBP: 0.85, USD: 1.08 };
+
+export function localPrice(eur: number, currency: string): number {
+  const rate = FX_FROM_EUR[currency] ?? 1;
+  if (rate === 1) return eur;
+  return Math.max(0.99, Math.round(eur * rate) - 0.01);
+}
+
 export const PLACES: readonly Place[] = [
-  { country: 'CH', region: 'Zürich', city: 'Zürich', timezone: 'Europe/Zurich', locale: 'de-CH', currency: 'CHF', weight: 9 },
-  { country: 'CH', region: 'Genève', city: 'Geneva', timezone: 'Europe/Zurich', locale: 'fr-CH', currency: 'CHF', weight: 4 },
-  { country: 'CH', region: 'Bern', city: 'Bern', timezone: 'Europe/Zurich', locale: 'de-CH', currency: 'CHF', weight: 3 },
-  { country: 'DE', region: 'Berlin', city: 'Berlin', timezone: 'Europe/Berlin', locale: 'de-DE', currency: 'EUR', weight: 8 },
-  { country: 'DE', region: 'Bayern', city: 'Munich', timezone: 'Europe/Berlin', locale: 'de-DE', currency: 'EUR', weight: 6 },
-  { country: 'DE', region: 'Hamburg', city: 'Hamburg', timezone: 'Europe/Berlin', locale: 'de-DE', currency: 'EUR', weight: 4 },
-  { country: 'AT', region: 'Wien', city: 'Vienna', timezone: 'Europe/Vienna', locale: 'de-AT', currency: 'EUR', weight: 4 },
-  { country: 'FR', region: 'Île-de-France', city: 'Paris', timezone: 'Europe/Paris', locale: 'fr-FR', currency: 'EUR', weight: 7 },
-  { country: 'FR', region: 'Auvergne-Rhône-Alpes', city: 'Lyon', timezone: 'Europe/Paris', locale: 'fr-FR', currency: 'EUR', weight: 3 },
-  { country: 'IT', region: 'Lombardia', city: 'Milan', timezone: 'Europe/Rome', locale: 'it-IT', currency: 'EUR', weight: 4 },
-  { country: 'NL', region: 'Noord-Holland', city: 'Amsterdam', timezone: 'Europe/Amsterdam', locale: 'nl-NL', currency: 'EUR', weight: 4 },
-  { country: 'GB', region: 'England', city: 'London', timezone: 'Europe/London', locale: 'en-GB', currency: 'GBP', weight: 7 },
-  { country: 'GB', region: 'Scotland', city: 'Edinburgh', timezone: 'Europe/London', locale: 'en-GB', currency: 'GBP', weight: 2 },
-  { country: 'US', region: 'New York', city: 'New York', timezone: 'America/New_York', locale: 'en-US', currency: 'USD', weight: 5 },
-  { country: 'US', region: 'California', city: 'San Francisco', timezone: 'America/Los_Angeles', locale: 'en-US', currency: 'USD', weight: 4 },
+  { country: 'CH', region: 'Zürich', city: 'Zürich', timezone: 'Europe/Zurich', locale: 'de-CH', currency: 'CHF', tax: 0.081, phonePrefix: '+41 79', weight: 9 },
+  { country: 'CH', region: 'Genève', city: 'Geneva', timezone: 'Europe/Zurich', locale: 'fr-CH', currency: 'CHF', tax: 0.081, phonePrefix: '+41 79', weight: 4 },
+  { country: 'CH', region: 'Bern', city: 'Bern', timezone: 'Europe/Zurich', locale: 'de-CH', currency: 'CHF', tax: 0.081, phonePrefix: '+41 79', weight: 3 },
+  { country: 'DE', region: 'Berlin', city: 'Berlin', timezone: 'Europe/Berlin', locale: 'de-DE', currency: 'EUR', tax: 0.19, phonePrefix: '+49 151', weight: 8 },
+  { country: 'DE', region: 'Bayern', city: 'Munich', timezone: 'Europe/Berlin', locale: 'de-DE', currency: 'EUR', tax: 0.19, phonePrefix: '+49 151', weight: 6 },
+  { country: 'DE', region: 'Hamburg', city: 'Hamburg', timezone: 'Europe/Berlin', locale: 'de-DE', currency: 'EUR', tax: 0.19, phonePrefix: '+49 151', weight: 4 },
+  { country: 'AT', region: 'Wien', city: 'Vienna', timezone: 'Europe/Vienna', locale: 'de-AT', currency: 'EUR', tax: 0.2, phonePrefix: '+43 660', weight: 4 },
+  { country: 'FR', region: 'Île-de-France', city: 'Paris', timezone: 'Europe/Paris', locale: 'fr-FR', currency: 'EUR', tax: 0.2, phonePrefix: '+33 6', weight: 7 },
+  { country: 'FR', region: 'Auvergne-Rhône-Alpes', city: 'Lyon', timezone: 'Europe/Paris', locale: 'fr-FR', currency: 'EUR', tax: 0.2, phonePrefix: '+33 6', weight: 3 },
+  { country: 'IT', region: 'Lombardia', city: 'Milan', timezone: 'Europe/Rome', locale: 'it-IT', currency: 'EUR', tax: 0.22, phonePrefix: '+39 347', weight: 4 },
+  { country: 'NL', region: 'Noord-Holland', city: 'Amsterdam', timezone: 'Europe/Amsterdam', locale: 'nl-NL', currency: 'EUR', tax: 0.21, phonePrefix: '+31 6', weight: 4 },
+  { country: 'GB', region: 'England', city: 'London', timezone: 'Europe/London', locale: 'en-GB', currency: 'GBP', tax: 0.2, phonePrefix: '+44 7700', weight: 7 },
+  { country: 'GB', region: 'Scotland', city: 'Edinburgh', timezone: 'Europe/London', locale: 'en-GB', currency: 'GBP', tax: 0.2, phonePrefix: '+44 7700', weight: 2 },
+  { country: 'US', region: 'New York', city: 'New York', timezone: 'America/New_York', locale: 'en-US', currency: 'USD', tax: 0.08875, phonePrefix: '+1 917', weight: 5 },
+  { country: 'US', region: 'California', city: 'San Francisco', timezone: 'America/Los_Angeles', locale: 'en-US', currency: 'USD', tax: 0.0725, phonePrefix: '+1 415', weight: 4 },
 ];
 
 export type DeviceKind = 'desktop' | 'mobile' | 'tablet';
@@ -127,5 +142,11 @@ export const CAMPAIGNS = [
   { name: 'influencer-q3', source: 'instagram', medium: 'social' },
   { name: 'black-friday', source: 'newsletter', medium: 'email' },
 ] as const;
+
+/** What people type into the shop's search box. */
+export const SEARCH_TERMS = ['running shoes', 'rain jacket', 'gift for her', 'gift for him', 'bedside lamp', 'noise cancelling headphones', 'tent 2 person', 'puzzle 1000', 'hoodie', 'face cream', 'cookbook vegetarian', 'smartwatch', 'backpack 30l', 'sneakers white', 'board game family'] as const;
+
+/** Where organic (non-campaign) sessions come from. */
+export const REFERRERS = ['', '', '', 'https://www.google.com/', 'https://www.google.com/', 'https://www.bing.com/', 'https://duckduckgo.com/', 'https://www.instagram.com/', 'https://www.pinterest.com/'] as const;
 
 export const BENEFITS = ['price', 'quality', 'convenience', 'comfort', 'style'] as const;

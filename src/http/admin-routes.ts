@@ -2,7 +2,7 @@
 import type { Context, Hono, Next } from 'hono';
 import { InputError } from '../domain/errors.js';
 import type { Segmenta } from '../app/segmenta.js';
-import { NotFoundError } from '../services/profiles.js';
+import { NotFoundError, isoTime } from '../services/profiles.js';
 import { roleAllows } from '../services/workspaces.js';
 import type { Role } from '../ports/storage.js';
 import type { AppEnv as Env } from './env.js';
@@ -26,7 +26,11 @@ export function mountAdmin(app: Hono<Env>, sg: Segmenta): void {
   app.get('/api/v1/workspace', requireRole(sg, 'viewer'), async (c) => {
     const ws = c.get('principal').workspaceId;
     const [info, stats] = await Promise.all([sg.store.getWorkspace(ws), sg.store.workspaceStats(ws)]);
-    return c.json({ workspace: info, stats });
+    const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : isoTime(ms));
+    return c.json({
+      workspace: info ? { ...info, createdAt: iso(info.createdAt) } : null,
+      stats: { ...stats, firstEvent: iso(stats.firstEvent), lastEvent: iso(stats.lastEvent) },
+    });
   });
 
   app.get('/api/v1/profiles/:ref', requireRole(sg, 'viewer'), async (c) => {
@@ -44,7 +48,8 @@ export function mountAdmin(app: Hono<Env>, sg: Segmenta): void {
   app.get('/api/v1/identity/drops', requireRole(sg, 'viewer'), async (c) => {
     const ws = c.get('principal').workspaceId;
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? '100') || 100, 1), 1000);
-    return c.json({ drops: await sg.store.identityDrops(ws, limit) });
+    const drops = await sg.store.identityDrops(ws, limit);
+    return c.json({ drops: drops.map((d) => ({ ...d, at: isoTime(d.at) })) });
   });
 
   app.get('/api/v1/ingest/metrics', requireRole(sg, 'viewer'), (c) => c.json(sg.ingest.metrics));

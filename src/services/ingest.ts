@@ -97,6 +97,8 @@ export class IngestService {
   private flushing = false;
   private readonly index = new IdentityIndex();
   private readonly dedup: MessageDedup;
+  /** Commit of each accepted message id not yet committed: a duplicate of one waits for it before its 200. */
+  private readonly pendingIds = new Map<string, Promise<void>>();
   private readonly rules: IdentityRules;
   private idle: Array<() => void> = [];
   readonly metrics: IngestMetrics = {
@@ -136,6 +138,8 @@ export class IngestService {
     const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
     const valid: Array<{ msg: SegmentMessage; messageId: string }> = [];
     const seenHere = new Set<string>();
+    // Commits still under way for ids this request repeats: its answer must not come before them.
+    const waitFor = new Set<Promise<void>>();
     for (let i = 0; i < raws.length; i++) {
       let msg: SegmentMessage;
       try {
@@ -153,6 +157,8 @@ export class IngestService {
       const messageId = msg.messageId ?? newId('msg');
       if (seenHere.has(messageId) || this.dedup.has(workspaceId, messageId)) {
         result.duplicates++;
+        const pending = this.pendingIds.get(pendingKey(workspaceId, messageId));
+        if (pending) waitFor.add(pending);
         continue;
       }
       seenHere.add(messageId);
@@ -172,7 +178,11 @@ export class IngestService {
       }
     }
     this.metrics.duplicateMessages += result.duplicates;
-    if (valid.length === 0) return result;
+    if (valid.length === 0) {
+      // A retry of messages still being committed: answer after that commit (and fail if it fails).
+      await Promise.all(waitFor);
+      return result;
+    }
 
     if (this.queued + valid.length > this.config.maxQueuedMessages && this.queued > 0) {
       this.metrics.backpressureRejections++;
@@ -186,10 +196,18 @@ export class IngestService {
     for (const v of valid) this.dedup.add(workspaceId, v.messageId, receivedAt);
     this.queued += valid.length;
     this.metrics.queuedMessages = this.queued;
-    await new Promise<void>((resolve, reject) => {
+    const committed = new Promise<void>((resolve, reject) => {
       this.queue.push({ workspaceId, messages: accepted, receivedAt, source: opts.source, resolve, reject });
       this.scheduleFlush();
     });
+    const keys = valid.map((v) => pendingKey(workspaceId, v.messageId));
+    for (const k of keys) this.pendingIds.set(k, committed);
+    try {
+      await committed;
+    } finally {
+      for (const k of keys) if (this.pendingIds.get(k) === committed) this.pendingIds.delete(k);
+    }
+    await Promise.all(waitFor);
     result.accepted = valid.length;
     this.metrics.acceptedMessages += valid.length;
     return result;
@@ -290,6 +308,10 @@ export class IngestService {
     }
     return commit;
   }
+}
+
+function pendingKey(workspaceId: string, messageId: string): string {
+  return workspaceId + '\u0001' + messageId;
 }
 
 /**

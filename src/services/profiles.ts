@@ -1,19 +1,27 @@
 /** Reading one profile: identities, traits with provenance, event counts, recent events, merge history. */
 import { InputError } from '../domain/errors.js';
 import { normalizeEmail, normalizePhone } from '../domain/identity.js';
-import type { EventCount, IdentityRecord, MergeRecord, StoragePort, StoredEvent, TraitValue } from '../ports/storage.js';
+import type { StoragePort } from '../ports/storage.js';
 
+/** A profile as the API and CLI show it; times are ISO-8601 strings in UTC. */
 export interface ProfileView {
   workspaceId: string;
   profileId: string;
-  /** Set when the id asked for was merged into this profile. */
+  /** The reference asked for (an id, a user id, an email, type:value). */
   requested: string;
-  identities: IdentityRecord[];
-  traits: TraitValue[];
-  eventCounts: EventCount[];
+  identities: Array<{ type: string; value: string; firstSeen: string; source: string }>;
+  traits: Array<{ key: string; value: unknown; source: string; messageId: string; updatedAt: string }>;
+  eventCounts: Array<{ type: string; event: string | null; count: number; first: string; last: string }>;
   totalEvents: number;
-  recentEvents: StoredEvent[];
-  merges: MergeRecord[];
+  recentEvents: Array<{
+    messageId: string; type: string; event: string | null; name: string | null; timestamp: string; receivedAt: string;
+    source: string; revenue: number | null; properties: unknown;
+  }>;
+  merges: Array<{ from: string; to: string; reason: string; messageId: string; at: string }>;
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 const LOOKUP_ORDER = ['user_id', 'email', 'anonymous_id', 'phone', 'device_id'];
@@ -56,8 +64,13 @@ export class ProfileService {
       this.store.profileMerges(workspaceId, profileId),
     ]);
     return {
-      workspaceId, profileId, requested: ref, identities, traits, eventCounts,
-      totalEvents: eventCounts.reduce((s, c) => s + c.count, 0), recentEvents, merges,
+      workspaceId, profileId, requested: ref,
+      identities: identities.map((i) => ({ type: i.type, value: i.value, firstSeen: isoTime(i.firstSeen), source: i.source })),
+      traits: traits.map((t) => ({ key: t.key, value: t.value, source: t.source, messageId: t.messageId, updatedAt: isoTime(t.updatedAt) })),
+      eventCounts: eventCounts.map((c) => ({ type: c.type, event: c.event, count: c.count, first: isoTime(c.first), last: isoTime(c.last) })),
+      totalEvents: eventCounts.reduce((sum, c) => sum + c.count, 0),
+      recentEvents: recentEvents.map((e) => ({ ...e, timestamp: isoTime(e.timestamp), receivedAt: isoTime(e.receivedAt) })),
+      merges: merges.map((m) => ({ from: m.from, to: m.to, reason: m.reason, messageId: m.messageId, at: isoTime(m.at) })),
     };
   }
 }

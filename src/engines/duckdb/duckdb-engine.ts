@@ -3,7 +3,7 @@
  * connection, serialised, with the appender inside a transaction (a group commit is one transaction,
  * durable in DuckDB's WAL when COMMIT returns); reads use a second connection and see committed data.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,7 +105,9 @@ export class DuckDBEngine implements StoragePort {
     }
     // Staged bulk files live only inside one transaction: memory-backed /dev/shm where there is one.
     const shm = '/dev/shm';
-    stagingDir = mkdtempSync(join(existsSync(shm) ? shm : tmpdir(), 'segmenta-staging-'));
+    const stagingRoot = existsSync(shm) ? shm : tmpdir();
+    removeOrphanedStaging(stagingRoot);
+    stagingDir = mkdtempSync(join(stagingRoot, `segmenta-staging-${process.pid}-`));
     const config: Record<string, string> = {};
     if (opts.threads) config['threads'] = String(opts.threads);
     if (opts.memoryLimit) config['memory_limit'] = opts.memoryLimit;
@@ -433,6 +435,39 @@ export class DuckDBEngine implements StoragePort {
       }
       await this.writer.run('CHECKPOINT');
     });
+  }
+}
+
+/**
+ * A process killed with SIGKILL never removes its staging folder (and the file of the insert it was
+ * in): in memory-backed /dev/shm that is RAM lost per crash. Remove the folders of processes that are gone.
+ */
+function removeOrphanedStaging(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^segmenta-staging-(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    try {
+      rmSync(join(root, name), { recursive: true, force: true });
+    } catch {
+      // another process's folder we may not remove: leave it
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,80 @@
+/**
+ * The management API: tokens, roles, workspace isolation, the profile read (ISO times), health.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestApp, postJson, type TestApp } from '../helpers.js';
+
+async function get(t: TestApp, path: string, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await t.app.request(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+test('a token is required, must be valid, and a write key is not a token', async () => {
+  const t = await openTestApp();
+  try {
+    assert.equal((await get(t, '/api/v1/workspace')).status, 401);
+    assert.equal((await get(t, '/api/v1/workspace', 'sgt_not-a-token')).status, 401);
+    const asKey = await get(t, '/api/v1/workspace', t.ws.writeKey);
+    assert.equal(asKey.status, 401);
+    assert.match(String(asKey.body['message']), /not valid/);
+    const ok = await get(t, '/api/v1/workspace', t.ws.adminToken);
+    assert.equal(ok.status, 200);
+    assert.equal((ok.body['workspace'] as { id: string }).id, t.ws.workspace);
+  } finally {
+    await t.close();
+  }
+});
+
+test('the profile read shows identities, traits with provenance, counts, events, merges — times in ISO-8601', async () => {
+  const t = await openTestApp();
+  try {
+    await postJson(t, '/v1/track', { anonymousId: 'a-1', event: 'Product Viewed', timestamp: '2026-01-02T03:04:05.000Z' });
+    await postJson(t, '/v1/identify', { userId: 'u-1', anonymousId: 'a-1', traits: { email: 'u1@example.com', plan: 'pro' } });
+    const r = await get(t, '/api/v1/profiles/email:u1@example.com?recent=5', t.ws.adminToken);
+    assert.equal(r.status, 200);
+    const view = r.body as { identities: Array<{ type: string; firstSeen: string }>; traits: Array<{ key: string; source: string; updatedAt: string }>; recentEvents: Array<{ timestamp: string }>; totalEvents: number };
+    assert.deepEqual(view.identities.map((i) => i.type).sort(), ['anonymous_id', 'email', 'user_id']);
+    assert.equal(view.totalEvents, 2);
+    assert.ok(view.recentEvents.some((e) => e.timestamp === '2026-01-02T03:04:05.000Z'));
+    const plan = view.traits.find((x) => x.key === 'plan');
+    assert.equal(plan?.source, 'identify:api');
+    assert.match(plan?.updatedAt ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const missing = await get(t, '/api/v1/profiles/nobody', t.ws.adminToken);
+    assert.equal(missing.status, 404);
+    assert.match(String(missing.body['message']), /no profile matches 'nobody'/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a token of one workspace never sees another workspace\'s profiles; viewers can read', async () => {
+  const t = await openTestApp();
+  try {
+    await postJson(t, '/v1/identify', { userId: 'secret-user', traits: { email: 'secret@example.com' } });
+    const other = await t.sg.workspaces.create('other');
+    assert.equal((await get(t, '/api/v1/profiles/secret-user', t.ws.adminToken)).status, 200);
+    const cross = await get(t, '/api/v1/profiles/secret-user', other.adminToken);
+    assert.equal(cross.status, 404);
+    assert.equal((await get(t, '/api/v1/workspace', other.adminToken)).body['stats'] !== undefined, true);
+    assert.equal(((await get(t, '/api/v1/workspace', other.adminToken)).body['stats'] as { events: number }).events, 0);
+    const viewer = await t.sg.workspaces.addToken(t.ws.workspace, 'viewer', 'read only');
+    assert.equal((await get(t, '/api/v1/profiles/secret-user', viewer)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+test('health and readiness', async () => {
+  const t = await openTestApp();
+  try {
+    assert.deepEqual((await get(t, '/health')).body, { status: 'ok' });
+    const ready = await get(t, '/ready');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body['engine'], 'duckdb');
+    assert.ok(Number(ready.body['schemaVersion']) >= 1);
+    assert.equal((await get(t, '/nowhere')).status, 404);
+  } finally {
+    await t.close();
+  }
+});
