@@ -256,7 +256,8 @@ function generateCustomer(opts: DemoOptions, i: number): { messages: Msg[]; trut
   }
 
   // Reviews, refunds and late sessions can fall past the end of history: history ends there.
-  const messages = c.messages.filter((m) => Date.parse(m.timestamp) <= end);
+  const endIso = iso(end);
+  const messages = c.messages.filter((m) => m.timestamp <= endIso);
   messages.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   let k = 0;
   let orders = 0;
@@ -294,7 +295,8 @@ function generateVisitor(opts: DemoOptions, i: number): Msg[] {
   const n = int(rng, 1, 3);
   const t0 = end - rng() * opts.days * DAY;
   for (let s = 0; s < n; s++) session(c, atHour(Math.floor((t0 + s * int(rng, 1, 20) * DAY) / DAY) * DAY, rng, spec.hours), { purchase: false });
-  const messages = c.messages.filter((m) => Date.parse(m.timestamp) <= end);
+  const endIso = iso(end);
+  const messages = c.messages.filter((m) => m.timestamp <= endIso);
   messages.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   let k = 0;
   for (const m of messages) m['messageId'] = `demo-${opts.seed}-v${i}-${k++}`;

@@ -40,23 +40,23 @@ export interface PersonaSpec {
 
 export const PERSONAS: Readonly<Record<PersonaName, PersonaSpec>> = {
   champion: {
-    share: 0.07, description: 'Buys often (every ~50 days), spends the most per order, active to the end of history; an extra order between 24 November and 22 December each year and often one in the birthday week.',
-    orderEvery: 50, browseEvery: 90, couponRate: 0.06, priceTaste: 1.6, itemsMax: 4, weekendOnly: false, birthdayOrder: 0.5, mobileShare: 0.35, hours: OFFICE,
+    share: 0.07, description: 'Buys often (every ~80 days), spends the most per order, active to the end of history; an extra order between 24 November and 22 December each year and often one in the birthday week.',
+    orderEvery: 80, browseEvery: 150, couponRate: 0.06, priceTaste: 1.6, itemsMax: 4, weekendOnly: false, birthdayOrder: 0.5, mobileShare: 0.35, hours: OFFICE,
     campaignBase: 0.3, campaignEffect: 0.01, satisfaction: [4, 5],
   },
   loyal_regular: {
-    share: 0.18, description: 'Steady repeat buyer (every ~120 days), average basket, active to the end; sometimes a birthday-week order.',
-    orderEvery: 120, browseEvery: 200, couponRate: 0.15, priceTaste: 1, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.25, mobileShare: 0.4, hours: EVENINGS,
+    share: 0.18, description: 'Steady repeat buyer (every ~180 days), average basket, active to the end; sometimes a birthday-week order.',
+    orderEvery: 180, browseEvery: 300, couponRate: 0.15, priceTaste: 1, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.25, mobileShare: 0.4, hours: EVENINGS,
     campaignBase: 0.1, campaignEffect: 0.03, satisfaction: [3, 5],
   },
   bargain_hunter: {
-    share: 0.14, description: 'Uses a coupon on ~85 % of orders, prefers cheap products, orders every ~90 days, late in the evening.',
-    orderEvery: 90, browseEvery: 150, couponRate: 0.85, priceTaste: 0.5, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.4, mobileShare: 0.5, hours: LATE,
+    share: 0.14, description: 'Uses a coupon on ~85 % of orders, prefers cheap products, orders every ~150 days, late in the evening.',
+    orderEvery: 150, browseEvery: 240, couponRate: 0.85, priceTaste: 0.5, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.4, mobileShare: 0.5, hours: LATE,
     campaignBase: 0.08, campaignEffect: 0.08, satisfaction: [2, 4],
   },
   weekend_browser: {
     share: 0.14, description: 'Many mobile sessions, only on Saturdays and Sundays (afternoons), many product and list views, rarely buys (about once a year).',
-    orderEvery: 365, browseEvery: 60, couponRate: 0.2, priceTaste: 0.9, itemsMax: 2, weekendOnly: true, birthdayOrder: 0, mobileShare: 0.85, hours: AFTERNOONS,
+    orderEvery: 365, browseEvery: 100, couponRate: 0.2, priceTaste: 0.9, itemsMax: 2, weekendOnly: true, birthdayOrder: 0, mobileShare: 0.85, hours: AFTERNOONS,
     campaignBase: 0.03, campaignEffect: 0.03, satisfaction: [3, 4],
   },
   holiday_shopper: {
@@ -66,7 +66,7 @@ export const PERSONAS: Readonly<Record<PersonaName, PersonaSpec>> = {
   },
   lapsed: {
     share: 0.14, description: 'Was a repeat buyer in the first part of history; no organic activity in the last 200 days (only an order drawn by the campaign experiment can appear later).',
-    orderEvery: 90, browseEvery: 150, couponRate: 0.2, priceTaste: 1, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.2, mobileShare: 0.4, hours: EVENINGS,
+    orderEvery: 120, browseEvery: 240, couponRate: 0.2, priceTaste: 1, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.2, mobileShare: 0.4, hours: EVENINGS,
     campaignBase: 0.02, campaignEffect: 0.04, satisfaction: [1, 3],
   },
   new_customer: {

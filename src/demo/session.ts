@@ -171,7 +171,7 @@ export function session(c: CustomerCtx, start: number, plan: SessionPlan): numbe
     v.view('Category', `/c/${slug(category)}`, `${category} | Demo Shop`, { category });
     v.track('Product List Viewed', { list_id: `list-${slug(category)}`, category, products: list.map((p, k) => productProps(c, p, { position: k + 1 })) });
   }
-  const views = c.persona.weekendOnly ? int(rng, 2, 4) : int(rng, 1, 2);
+  const views = c.persona.weekendOnly ? int(rng, 2, 3) : int(rng, 1, 2);
   const viewed: Product[] = [];
   for (let k = 0; k < views; k++) {
     v.step();
@@ -224,7 +224,6 @@ export function session(c: CustomerCtx, start: number, plan: SessionPlan): numbe
   const lines = basket.map(({ p, q }, k) => productProps(c, p, { quantity: q, position: k + 1 }));
   if (rng() < 0.5) {
     v.step();
-    v.view('Cart', '/cart', 'Your cart | Demo Shop');
     v.track('Cart Viewed', { cart_id: cart, products: lines });
   }
   if (!c.identified && c.userId) {

@@ -124,11 +124,15 @@ export class IngestService {
 
   /** Rebuild in-memory state (identity graph, recent message ids) from storage. */
   async start(): Promise<void> {
-    this.index.clear();
-    await this.store.scanIdentities((rows) => this.index.load(rows));
+    await this.loadIdentities();
     const now = Date.now();
     this.dedup.clear();
     for (const r of await this.store.messageIdsSince(now - this.config.dedupWindowMs)) this.dedup.add(r.workspaceId, r.messageId, r.receivedAt);
+  }
+
+  private async loadIdentities(): Promise<void> {
+    this.index.clear();
+    await this.store.scanIdentities((rows) => this.index.load(rows));
   }
 
   /** Validate and enqueue; resolves after the accepted messages are durably committed. */
@@ -255,11 +259,18 @@ export class IngestService {
       await this.store.commitIngest(commit);
     } catch (err) {
       this.metrics.commitFailures++;
-      // The in-memory graph may hold changes that were never written: rebuild it from storage, and
-      // forget the ids of this batch so that the client's retry is accepted.
+      // The in-memory graph may hold changes that were never written: rebuild it from storage.
+      await this.loadIdentities().catch(() => undefined);
+      if (batch.length > 1) {
+        // One request's data may be what the engine refused: commit the requests one by one so that
+        // only the request that fails again is answered with an error, not everybody in the group.
+        for (const p of batch) await this.flush([p], p.messages.length);
+        return;
+      }
+      // Forget this request's ids so that the client's retry is accepted.
       for (const p of batch) for (const m of p.messages) this.dedup.delete(p.workspaceId, m.messageId);
       this.queued -= n;
-      await this.start().catch(() => undefined);
+      this.metrics.queuedMessages = this.queued;
       for (const p of batch) p.reject(err);
       return;
     }

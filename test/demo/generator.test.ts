@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_DEMO_OPTIONS, generateDemoShop, PERSONAS, PERSONA_NAMES, type DemoGroundTruth, type DemoOptions } from '../../src/demo/generator.js';
 import { parseMessage } from '../../src/domain/segment-message.js';
+import { DEMO_BATCH_BYTES, DEMO_BATCH_MESSAGES } from '../../src/demo/generator.js';
 import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from '../../src/domain/limits.js';
 
 function run(opts: DemoOptions): { batches: Record<string, unknown>[][]; truth: DemoGroundTruth } {
@@ -37,19 +38,75 @@ test('customer i is the same whatever the number of customers (prefix stability)
 
 test('every message and batch is valid per the Segment contract', () => {
   const ids = new Set<string>();
+  const endIso = SMALL.end.toISOString();
   for (const batch of small.batches) {
-    assert.ok(batch.length <= MAX_BATCH_MESSAGES);
-    assert.ok(Buffer.byteLength(JSON.stringify({ batch })) <= MAX_BATCH_BYTES, 'batch under 500 KB');
+    assert.ok(batch.length > 0 && batch.length <= DEMO_BATCH_MESSAGES && batch.length <= MAX_BATCH_MESSAGES, `batch of ${batch.length}`);
+    const bytes = Buffer.byteLength(JSON.stringify({ batch }));
+    assert.ok(bytes <= DEMO_BATCH_BYTES && bytes <= MAX_BATCH_BYTES, `batch of ${bytes} bytes`);
     for (const m of batch) {
       const parsed = parseMessage(m);
       assert.ok(parsed.userId !== undefined || parsed.anonymousId !== undefined);
+      if (m['type'] === 'track') assert.ok(typeof m['event'] === 'string' && m['event'] !== '', 'track without event');
+      if (m['type'] === 'page' || m['type'] === 'screen') assert.ok(typeof m['name'] === 'string');
+      assert.equal(m['sentAt'], undefined, 'no sentAt: the server keeps the historical timestamp');
       assert.ok(Buffer.byteLength(JSON.stringify(m)) <= MAX_MESSAGE_BYTES);
-      assert.ok(typeof m['messageId'] === 'string' && (m['messageId'] as string).length <= 100);
-      assert.ok(!ids.has(m['messageId'] as string), `duplicate message id ${String(m['messageId'])}`);
-      ids.add(m['messageId'] as string);
-      assert.ok(Date.parse(String(m['timestamp'])) <= SMALL.end.getTime(), 'no message after the end of history');
+      const id = m['messageId'];
+      assert.ok(typeof id === 'string' && id.length <= 100);
+      assert.ok(!ids.has(id), `duplicate message id ${id}`);
+      ids.add(id);
+      const ts = String(m['timestamp']);
+      assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(ts <= endIso, 'no message after the end of history');
+      const ctx = m['context'] as { consent?: { categoryPreferences?: Record<string, unknown> } } | undefined;
+      const prefs = ctx?.consent?.categoryPreferences;
+      assert.ok(prefs !== undefined && typeof prefs['Email'] === 'boolean' && prefs['Analytics'] === true, `consent on ${id}`);
     }
   }
+});
+
+test('each person\'s messages are in time order, and every e-commerce v2 event is present', () => {
+  const lastAt = new Map<string, string>();
+  const events = new Set<string>();
+  for (const m of messages) {
+    const who = String(m['userId'] ?? m['anonymousId']).replace(/^demo-anon-(\d+)-\d$/, 'demo-user-$1');
+    const ts = String(m['timestamp']);
+    const prev = lastAt.get(who);
+    assert.ok(prev === undefined || prev <= ts, `${who}: ${ts} after ${prev}`);
+    lastAt.set(who, ts);
+    if (typeof m['event'] === 'string') events.add(m['event']);
+  }
+  for (const e of ['Products Searched', 'Product List Viewed', 'Product Viewed', 'Product Added', 'Product Removed', 'Cart Viewed', 'Checkout Started', 'Coupon Applied', 'Order Completed', 'Order Refunded', 'Product Reviewed', 'Product Added to Wishlist', 'Email Delivered', 'Email Opened', 'Email Link Clicked']) {
+    assert.ok(events.has(e), `no ${e}`);
+  }
+});
+
+test('orders follow the e-commerce v2 spec and add up, in the customer\'s currency', () => {
+  const orders = messages.filter((m) => m['event'] === 'Order Completed');
+  assert.ok(orders.length > 300);
+  const currencies = new Set<string>();
+  for (const m of orders) {
+    const p = m['properties'] as Record<string, unknown>;
+    const products = p['products'] as Array<Record<string, unknown>>;
+    assert.ok(products.length >= 1);
+    for (const line of products) for (const k of ['product_id', 'sku', 'name', 'category', 'brand', 'price', 'quantity']) assert.ok(line[k] !== undefined, k);
+    const subtotal = products.reduce((s, l) => s + Number(l['price']) * Number(l['quantity']), 0);
+    assert.ok(Math.abs(subtotal - Number(p['subtotal'])) < 0.02, `subtotal ${String(p['subtotal'])} vs ${subtotal}`);
+    const total = Number(p['subtotal']) - Number(p['discount']) + Number(p['shipping']) + Number(p['tax']);
+    assert.ok(Math.abs(total - Number(p['total'])) < 0.02);
+    assert.equal(typeof p['order_id'], 'string');
+    currencies.add(String(p['currency']));
+    const country = (m['context'] as { location: { country: string } }).location.country;
+    assert.equal(p['currency'], country === 'CH' ? 'CHF' : country === 'GB' ? 'GBP' : country === 'US' ? 'USD' : 'EUR');
+  }
+  assert.deepEqual([...currencies].sort(), ['CHF', 'EUR', 'GBP', 'USD']);
+});
+
+test('sizes scale linearly with the number of customers', () => {
+  const perCustomer = small.truth.totals.messages / SMALL.customers;
+  // Default size (20,000 customers) is about one million messages.
+  assert.ok(perCustomer > 40 && perCustomer < 70, `${perCustomer.toFixed(1)} messages per customer`);
+  assert.equal(small.truth.totals.messages, messages.length);
+  assert.equal(small.truth.totals.batches, small.batches.length);
 });
 
 test('persona shares are near the configured ones (400 customers, ±7 pp)', () => {
@@ -97,15 +154,19 @@ test('bargain hunters use coupons on most orders, champions rarely', () => {
 
 test('lapsed customers have no organic order in the last 200 days; one-time buyers exactly one order', () => {
   const end = DEFAULT_DEMO_OPTIONS.end.getTime();
-  const sent = Date.parse(medium.truth.campaign.sentAt);
+  const sent = Date.parse(medium.truth.campaign.start);
+  const windowEnd = Date.parse(medium.truth.campaign.end);
+  let lapsedOrders = 0;
   for (const u of usersOf('lapsed')) {
     for (const o of mediumOrders.get(u) ?? []) {
-      const inCampaign = o.at >= sent && o.at < sent + 14 * 86_400_000;
+      lapsedOrders++;
+      const inCampaign = o.at >= sent && o.at < windowEnd;
       assert.ok(o.at < end - 200 * 86_400_000 || inCampaign, `${u} ordered at ${new Date(o.at).toISOString()}`);
     }
   }
+  assert.ok(lapsedOrders > 500, `${lapsedOrders} lapsed orders`);
   for (const u of usersOf('one_time_buyer')) {
-    const n = (mediumOrders.get(u) ?? []).filter((o) => !(o.at >= sent && o.at < sent + 14 * 86_400_000)).length;
+    const n = (mediumOrders.get(u) ?? []).filter((o) => !(o.at >= sent && o.at < windowEnd)).length;
     assert.equal(n, 1, u);
   }
 });
@@ -123,10 +184,11 @@ test('champions spend more per order and order more often than loyal regulars', 
 });
 
 test('holiday shoppers order only between 15 November and 23 December', () => {
-  const sent = Date.parse(medium.truth.campaign.sentAt);
+  const sent = Date.parse(medium.truth.campaign.start);
+  const windowEnd = Date.parse(medium.truth.campaign.end);
   let n = 0;
   for (const u of usersOf('holiday_shopper')) for (const o of mediumOrders.get(u) ?? []) {
-    if (o.at >= sent && o.at < sent + 14 * 86_400_000) continue;
+    if (o.at >= sent && o.at < windowEnd) continue;
     const d = new Date(o.at);
     const inSeason = (d.getUTCMonth() === 10 && d.getUTCDate() >= 15) || (d.getUTCMonth() === 11 && d.getUTCDate() <= 24);
     assert.ok(inSeason, `${u} ordered ${d.toISOString()}`);
