@@ -4,6 +4,7 @@ import type { Segmenta } from '../app/segmenta.js';
 import { mountAdmin } from './admin-routes.js';
 import type { AppEnv } from './env.js';
 import { errorBody } from './errors.js';
+import { prometheusText } from './metrics.js';
 import { mountTracking } from './tracking-routes.js';
 
 export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
@@ -15,6 +16,10 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
     } catch (err) {
       return c.json({ status: 'not_ready', message: err instanceof Error ? err.message : String(err) }, 503);
     }
+  });
+  app.get('/metrics', (c) => {
+    c.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    return c.body(prometheusText(sg.ingest.metrics, process.memoryUsage(), process.uptime()));
   });
   mountTracking(app, sg);
   mountAdmin(app, sg);

@@ -101,20 +101,12 @@ test('orders follow the e-commerce v2 spec and add up, in the customer\'s curren
   assert.deepEqual([...currencies].sort(), ['CHF', 'EUR', 'GBP', 'USD']);
 });
 
-test('sizes scale linearly with the number of customers', () => {
+test('about 50 messages per customer (one million at the default 20,000)', () => {
   const perCustomer = small.truth.totals.messages / SMALL.customers;
   // Default size (20,000 customers) is about one million messages.
   assert.ok(perCustomer > 40 && perCustomer < 70, `${perCustomer.toFixed(1)} messages per customer`);
   assert.equal(small.truth.totals.messages, messages.length);
   assert.equal(small.truth.totals.batches, small.batches.length);
-});
-
-test('persona shares are near the configured ones (400 customers, ±7 pp)', () => {
-  for (const p of PERSONA_NAMES) {
-    const share = small.truth.personas[p].count / SMALL.customers;
-    assert.ok(Math.abs(share - PERSONAS[p].share) < 0.07, `${p}: ${share.toFixed(3)} vs ${PERSONAS[p].share}`);
-  }
-  assert.equal(small.truth.customers.length, SMALL.customers);
 });
 
 /** Orders per user from the messages themselves (not from the truth file). */
@@ -137,6 +129,15 @@ const personaOf = new Map(medium.truth.customers.map((c) => [c.userId, c]));
 function usersOf(persona: string): string[] {
   return medium.truth.customers.filter((c) => c.persona === persona).map((c) => c.userId);
 }
+
+test('persona shares are near the configured ones (3,000 customers, ±2.5 pp)', () => {
+  const n = medium.truth.customers.length;
+  assert.equal(n, 3000);
+  for (const p of PERSONA_NAMES) {
+    const share = medium.truth.personas[p].count / n;
+    assert.ok(Math.abs(share - PERSONAS[p].share) < 0.025, `${p}: ${share.toFixed(3)} vs ${PERSONAS[p].share}`);
+  }
+});
 
 test('bargain hunters use coupons on most orders, champions rarely', () => {
   const couponShare = (persona: string) => {
@@ -211,21 +212,50 @@ test('weekend browsers have sessions only on Saturdays and Sundays', () => {
 
 test('the campaign is randomised ~50/50 and its measured lift has the planted sign for the large effects', () => {
   const eligible = medium.truth.customers.filter((c) => c.eligible);
+  assert.ok(eligible.length > 1000, `${eligible.length} eligible`);
+  assert.equal(eligible.filter((c) => c.persona === 'new_customer').length, 0, 'new customers joined after the send');
   const treatedShare = eligible.filter((c) => c.treated).length / eligible.length;
-  assert.ok(Math.abs(treatedShare - 0.5) < 0.05, `treated share ${treatedShare}`);
-  for (const persona of ['bargain_hunter', 'lapsed', 'weekend_browser'] as const) {
+  assert.ok(Math.abs(treatedShare - 0.5) < 0.04, `treated share ${treatedShare}`);
+  const rate = (cs: typeof eligible, t: boolean) => {
+    const g = cs.filter((c) => c.treated === t);
+    return g.filter((c) => c.converted).length / g.length;
+  };
+  for (const persona of ['bargain_hunter', 'lapsed'] as const) {
     const cs = eligible.filter((c) => c.persona === persona);
-    const rate = (t: boolean) => {
-      const g = cs.filter((c) => c.treated === t);
-      return g.filter((c) => c.converted).length / g.length;
-    };
-    const lift = rate(true) - rate(false);
+    const lift = rate(cs, true) - rate(cs, false);
     assert.ok(lift > 0, `${persona}: lift ${lift.toFixed(3)} (planted ${medium.truth.campaign.trueEffectByPersona[persona]})`);
   }
-  // The e-mail messages exist for the treated and only for them.
-  const delivered = new Set(medium.batches.flat().filter((m) => m['event'] === 'Email Delivered').map((m) => String(m['userId'])));
-  for (const c of eligible) assert.equal(delivered.has(c.userId), c.treated, c.userId);
+  // Pooled over personas the measured lift is near the eligible-weighted planted effect (±2.5 pp).
+  const planted = eligible.reduce((s, c) => s + medium.truth.campaign.trueEffectByPersona[c.persona], 0) / eligible.length;
+  const pooled = rate(eligible, true) - rate(eligible, false);
+  assert.ok(Math.abs(pooled - planted) < 0.025, `pooled lift ${pooled.toFixed(3)} vs planted ${planted.toFixed(3)}`);
+  // Conversion rates by persona are near the planted base rate (control) — champions far above lapsed.
+  const control = (p: string) => rate(eligible.filter((c) => c.persona === p), false);
+  assert.ok(control('champion') > 0.2 && control('lapsed') < 0.06, `champion ${control('champion')}, lapsed ${control('lapsed')}`);
+  // The e-mail messages exist for the treated and only for them, and the truth agrees with the messages.
+  const all = medium.batches.flat();
+  const delivered = new Set(all.filter((m) => m['event'] === 'Email Delivered').map((m) => String(m['userId'])));
+  for (const c of medium.truth.customers) assert.equal(delivered.has(c.userId), c.treated, c.userId);
+  const start = Date.parse(medium.truth.campaign.start);
+  const end = Date.parse(medium.truth.campaign.end);
+  for (const c of eligible) {
+    const inWindow = (mediumOrders.get(c.userId) ?? []).some((o) => o.at >= start && o.at < end);
+    assert.equal(inWindow, c.converted, c.userId);
+  }
   assert.ok(personaOf.size === medium.truth.customers.length);
+});
+
+test('new customers first ordered in the last 30 days; people use at most 3 devices', () => {
+  const end = DEFAULT_DEMO_OPTIONS.end.getTime();
+  let n = 0;
+  for (const u of usersOf('new_customer')) {
+    const orders = mediumOrders.get(u) ?? [];
+    const first = Math.min(...orders.map((o) => o.at));
+    assert.ok(orders.length >= 1 && first > end - 30 * 86_400_000, `${u} first ordered ${new Date(first).toISOString()}`);
+    n++;
+  }
+  assert.ok(n > 100);
+  for (const c of medium.truth.customers) assert.ok(c.anonymousIds.length >= 1 && c.anonymousIds.length <= 3, c.userId);
 });
 
 test('identities: customers identify with traits; anonymous visitors never do', () => {

@@ -78,3 +78,22 @@ test('health and readiness', async () => {
     await t.close();
   }
 });
+
+test('/metrics speaks the Prometheus text format and counts ingestion', async () => {
+  const t = await openTestApp();
+  try {
+    await postJson(t, '/v1/batch', { batch: [{ type: 'track', userId: 'm', event: 'E', messageId: 'x1' }, { type: 'track', userId: 'm', event: 'E', messageId: 'x1' }] });
+    await postJson(t, '/v1/track', { event: 'no id' });
+    const res = await t.app.request('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.match(text, /^# TYPE segmenta_ingest_accepted_messages_total counter$/m);
+    assert.match(text, /^segmenta_ingest_accepted_messages_total 1$/m);
+    assert.match(text, /^segmenta_ingest_duplicate_messages_total 1$/m);
+    assert.match(text, /^segmenta_ingest_rejected_messages_total 1$/m);
+    assert.match(text, /^process_resident_memory_bytes \d+$/m);
+  } finally {
+    await t.close();
+  }
+});

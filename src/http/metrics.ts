@@ -1,0 +1,29 @@
+/**
+ * Prometheus text exposition of the process's counters (DESIGN.md §Monitoring): ingestion and memory.
+ * Instance-wide, with no workspace data in it, so it needs no token (scrape it from inside your network).
+ */
+import type { IngestMetrics } from '../services/ingest.js';
+
+interface Metric {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  value: number;
+}
+
+export function prometheusText(ingest: IngestMetrics, memory: NodeJS.MemoryUsage, uptimeSeconds: number): string {
+  const metrics: Metric[] = [
+    { name: 'segmenta_ingest_accepted_messages_total', help: 'Messages accepted and durably committed.', type: 'counter', value: ingest.acceptedMessages },
+    { name: 'segmenta_ingest_duplicate_messages_total', help: 'Messages dropped as duplicates of an earlier messageId.', type: 'counter', value: ingest.duplicateMessages },
+    { name: 'segmenta_ingest_rejected_messages_total', help: 'Messages rejected as invalid (HTTP 400 or import rejections).', type: 'counter', value: ingest.rejectedMessages },
+    { name: 'segmenta_ingest_commits_total', help: 'Group commits written.', type: 'counter', value: ingest.commits },
+    { name: 'segmenta_ingest_commit_failures_total', help: 'Group commits the storage engine refused.', type: 'counter', value: ingest.commitFailures },
+    { name: 'segmenta_ingest_backpressure_rejections_total', help: 'Requests answered 429 because the write queue was full.', type: 'counter', value: ingest.backpressureRejections },
+    { name: 'segmenta_ingest_queued_messages', help: 'Messages waiting for a commit.', type: 'gauge', value: ingest.queuedMessages },
+    { name: 'segmenta_ingest_last_commit_seconds', help: 'Duration of the last group commit.', type: 'gauge', value: ingest.lastCommitMs / 1000 },
+    { name: 'process_resident_memory_bytes', help: 'Resident memory of the process.', type: 'gauge', value: memory.rss },
+    { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use.', type: 'gauge', value: memory.heapUsed },
+    { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', value: uptimeSeconds },
+  ];
+  return metrics.map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${Number.isFinite(m.value) ? m.value : 0}\n`).join('');
+}
