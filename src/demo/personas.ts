@@ -46,7 +46,7 @@ export const PERSONAS: Readonly<Record<PersonaName, PersonaSpec>> = {
   },
   loyal_regular: {
     share: 0.18, description: 'Steady repeat buyer (every ~180 days), average basket, active to the end; sometimes a birthday-week order.',
-    orderEvery: 180, browseEvery: 300, couponRate: 0.15, priceTaste: 1, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.25, mobileShare: 0.4, hours: EVENINGS,
+    orderEvery: 180, browseEvery: 360, couponRate: 0.15, priceTaste: 1, itemsMax: 3, weekendOnly: false, birthdayOrder: 0.25, mobileShare: 0.4, hours: EVENINGS,
     campaignBase: 0.1, campaignEffect: 0.03, satisfaction: [3, 5],
   },
   bargain_hunter: {
@@ -56,7 +56,7 @@ export const PERSONAS: Readonly<Record<PersonaName, PersonaSpec>> = {
   },
   weekend_browser: {
     share: 0.14, description: 'Many mobile sessions, only on Saturdays and Sundays (afternoons), many product and list views, rarely buys (about once a year).',
-    orderEvery: 365, browseEvery: 100, couponRate: 0.2, priceTaste: 0.9, itemsMax: 2, weekendOnly: true, birthdayOrder: 0, mobileShare: 0.85, hours: AFTERNOONS,
+    orderEvery: 365, browseEvery: 120, couponRate: 0.2, priceTaste: 0.9, itemsMax: 2, weekendOnly: true, birthdayOrder: 0, mobileShare: 0.85, hours: AFTERNOONS,
     campaignBase: 0.03, campaignEffect: 0.03, satisfaction: [3, 4],
   },
   holiday_shopper: {
