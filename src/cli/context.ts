@@ -64,7 +64,7 @@ export async function chooseWorkspace(sg: Segmenta, wanted: string | undefined):
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
-  if (err instanceof InputError) return EXIT.usage;
+  if (err instanceof InputError) return err.code === 'not_found' ? EXIT.notFound : EXIT.usage;
   if (err instanceof NotFoundError) return EXIT.notFound;
   return EXIT.failure;
 }

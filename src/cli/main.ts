@@ -10,6 +10,7 @@ import { startServer } from '../http/server.js';
 import { CliError, EXIT, chooseWorkspace, dataDir, exitCodeOf, openSegmenta, portOf, printJson, waitForSignal, withSegmenta, type GlobalOptions } from './context.js';
 import { registerDemo } from './demo-command.js';
 import { registerImport } from './import-command.js';
+import { registerKeys } from './keys-command.js';
 import { printProfile } from './profile-format.js';
 
 function version(): string {
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
     });
 
   registerImport(program);
+  registerKeys(program);
   registerDemo(program);
   return program;
 }

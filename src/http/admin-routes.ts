@@ -1,5 +1,6 @@
-/** The management API (Bearer token of a workspace): workspace stats, profiles, identity drops, metrics. */
+/** The management API (Bearer token of a workspace): workspace stats, profiles, identity drops, credentials. */
 import type { Context, Hono, Next } from 'hono';
+import { z } from 'zod';
 import { InputError } from '../domain/errors.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { NotFoundError, isoTime } from '../services/profiles.js';
@@ -8,6 +9,27 @@ import type { Role } from '../ports/storage.js';
 import type { AppEnv as Env } from './env.js';
 import { errorBody } from './errors.js';
 
+const NewWriteKey = z.strictObject({ label: z.string().min(1).max(100).optional() });
+const NewToken = z.strictObject({ role: z.enum(['admin', 'editor', 'viewer']), label: z.string().min(1).max(100).optional() });
+
+/** Read and check a JSON body against a schema; a clear 400 says which field is wrong. */
+async function body<T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown = {};
+  const text = await c.req.text();
+  if (text.trim() !== '') {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new InputError('bad_json', 'the body is not valid JSON');
+    }
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InputError('bad_request', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
 
 function requireRole(sg: Segmenta, role: Role) {
   return async (c: Context<Env>, next: Next) => {
@@ -53,4 +75,23 @@ export function mountAdmin(app: Hono<Env>, sg: Segmenta): void {
   });
 
   app.get('/api/v1/ingest/metrics', requireRole(sg, 'viewer'), (c) => c.json(sg.ingest.metrics));
+
+  app.get('/api/v1/credentials', requireRole(sg, 'admin'), async (c) => c.json({ credentials: await sg.workspaces.credentials(c.get('principal').workspaceId) }));
+
+  app.post('/api/v1/write-keys', requireRole(sg, 'admin'), async (c) => {
+    const { label } = await body(c, NewWriteKey);
+    const ws = c.get('principal').workspaceId;
+    return c.json({ writeKey: await sg.workspaces.addWriteKey(ws, label ?? 'write key') }, 201);
+  });
+
+  app.post('/api/v1/tokens', requireRole(sg, 'admin'), async (c) => {
+    const { role, label } = await body(c, NewToken);
+    const ws = c.get('principal').workspaceId;
+    return c.json({ token: await sg.workspaces.addToken(ws, role, label ?? `${role} token`), role }, 201);
+  });
+
+  app.delete('/api/v1/credentials/:id', requireRole(sg, 'admin'), async (c) => {
+    await sg.workspaces.revoke(c.get('principal').workspaceId, c.req.param('id') ?? '');
+    return c.json({ revoked: c.req.param('id') });
+  });
 }

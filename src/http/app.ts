@@ -1,5 +1,6 @@
 /** The HTTP application: tracking API, management API, health. Testable in-process with `app.request()`. */
 import { Hono } from 'hono';
+import { InputError } from '../domain/errors.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { mountAdmin } from './admin-routes.js';
 import type { AppEnv } from './env.js';
@@ -25,7 +26,9 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
   mountAdmin(app, sg);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
-    // Anything reaching here is our bug or a storage failure, never the client's input.
+    // A user error thrown by a route (a bad body, an unknown id) is the client's to fix.
+    if (err instanceof InputError) return c.json(errorBody(err.code, err.message), err.code === 'not_found' ? 404 : 400);
+    // Anything else reaching here is our bug or a storage failure, never the client's input.
     console.error('segmenta http error:', err);
     return c.json(errorBody('internal', 'the server failed to handle this request; it was not stored'), 503);
   });

@@ -154,6 +154,9 @@ export interface StoragePort {
   listWorkspaces(): Promise<WorkspaceRecord[]>;
   insertCredential(c: CredentialRecord): Promise<void>;
   findCredential(hash: string): Promise<CredentialRecord | undefined>;
+  listCredentials(workspaceId: string): Promise<CredentialRecord[]>;
+  /** Mark revoked the workspace's credentials whose hash starts with `hashPrefix`; returns how many. */
+  revokeCredentials(workspaceId: string, hashPrefix: string, at: number): Promise<number>;
 
   /** Encode an event for a later `commitIngest` (its `profileId` is ignored: the commit binds it). */
   prepareEvent(row: EventRow): PreparedEvent;

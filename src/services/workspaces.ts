@@ -10,6 +10,16 @@ export interface CreatedWorkspace {
   adminToken: string;
 }
 
+/** A credential as shown to its workspace's admins: never the secret, an id made of the hash's start. */
+export interface CredentialView {
+  id: string;
+  kind: CredentialRecord['kind'];
+  role: Role | null;
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
 export interface Principal {
   workspaceId: string;
   kind: CredentialRecord['kind'];
@@ -33,6 +43,22 @@ export class WorkspaceService {
     const writeKey = await this.addWriteKey(ws.id, 'initial write key');
     const adminToken = await this.addToken(ws.id, 'admin', 'initial admin token');
     return { workspace: ws.id, name, writeKey, adminToken };
+  }
+
+  async credentials(workspaceId: string): Promise<CredentialView[]> {
+    return (await this.store.listCredentials(workspaceId)).map((c) => ({
+      id: c.hash.slice(0, 12), kind: c.kind, role: c.role, label: c.label,
+      createdAt: new Date(c.createdAt).toISOString(), revokedAt: c.revokedAt === null ? null : new Date(c.revokedAt).toISOString(),
+    }));
+  }
+
+  /** Revoke a write key or token by its id (the first 12 hex characters of its hash). */
+  async revoke(workspaceId: string, id: string): Promise<void> {
+    if (!/^[0-9a-f]{12}$/.test(id)) throw new InputError('bad_id', `a credential id is 12 hexadecimal characters, got '${id.slice(0, 40)}'`);
+    const n = await this.store.revokeCredentials(workspaceId, id, Date.now());
+    if (n === 0) throw new InputError('not_found', `no active credential '${id}' in this workspace`);
+    // This process forgets it at once; other processes sharing the database within the cache time (30 s).
+    this.cache.clear();
   }
 
   async addWriteKey(workspaceId: string, label: string): Promise<string> {

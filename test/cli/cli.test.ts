@@ -23,7 +23,7 @@ function cli(args: string[], env: Record<string, string> = {}): { code: number; 
 test('--help lists the commands and exits 0; every command has --help', () => {
   const r = cli(['--help']);
   assert.equal(r.code, 0);
-  for (const c of ['init', 'serve', 'import', 'profile', 'demo', 'workspaces', 'compact']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  for (const c of ['init', 'serve', 'import', 'profile', 'demo', 'workspaces', 'compact', 'keys']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
   for (const c of [['init'], ['serve'], ['import'], ['profile', 'show'], ['demo']]) {
     const h = cli([...c, '--help']);
     assert.equal(h.code, 0, c.join(' '));
@@ -61,6 +61,24 @@ test('import then profile show, in text and JSON; re-import adds nothing', () =>
   assert.match(text.stdout, /2\s+Order Completed/);
   const json = JSON.parse(cli(['profile', 'show', 'user_id:c-9', '--data', data, '--json']).stdout) as { totalEvents: number };
   assert.equal(json.totalEvents, 2);
+});
+
+test('keys: create a token and a write key, list them, revoke one', () => {
+  const data = join(dir, 'keys');
+  assert.equal(cli(['init', '--data', data]).code, 0);
+  const token = JSON.parse(cli(['keys', 'create-token', '--role', 'viewer', '--label', 'bi', '--data', data, '--json']).stdout) as { token: string };
+  assert.match(token.token, /^sgt_/);
+  assert.match(cli(['keys', 'create-write-key', '--data', data]).stdout, /^wk_/);
+  const list = JSON.parse(cli(['keys', 'list', '--data', data, '--json']).stdout) as Array<{ id: string; label: string; revokedAt: string | null }>;
+  assert.equal(list.length, 4);
+  const bi = list.find((c) => c.label === 'bi');
+  assert.ok(bi);
+  assert.equal(cli(['keys', 'revoke', bi.id, '--data', data]).code, 0);
+  const again = cli(['keys', 'revoke', bi.id, '--data', data]);
+  assert.equal(again.code, 3);
+  assert.match(again.stderr, /no active credential/);
+  assert.equal(cli(['keys', 'create-token', '--role', 'root', '--data', data]).code, 2);
+  assert.ok((JSON.parse(cli(['keys', 'list', '--data', data, '--json']).stdout) as Array<{ id: string; revokedAt: string | null }>).find((c) => c.id === bi.id)?.revokedAt);
 });
 
 test('exit codes: usage 2, not found 3, with a message that says what is wrong', () => {

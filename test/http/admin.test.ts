@@ -97,3 +97,51 @@ test('/metrics speaks the Prometheus text format and counts ingestion', async ()
     await t.close();
   }
 });
+
+async function send(t: TestApp, method: string, path: string, token: string, payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await t.app.request(path, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+test('admins manage write keys and tokens; roles limit who can; revoked secrets stop working at once', async () => {
+  const t = await openTestApp();
+  try {
+    const viewer = (await send(t, 'POST', '/api/v1/tokens', t.ws.adminToken, { role: 'viewer', label: 'dashboards' })).body['token'] as string;
+    assert.match(viewer, /^sgt_/);
+    // a viewer may read but not manage
+    assert.equal((await get(t, '/api/v1/workspace', viewer)).status, 200);
+    const denied = await send(t, 'POST', '/api/v1/write-keys', viewer, {});
+    assert.equal(denied.status, 403);
+    assert.match(String(denied.body['message']), /needs the admin role; the token has viewer/);
+    // bad bodies say what is wrong
+    const bad = await send(t, 'POST', '/api/v1/tokens', t.ws.adminToken, { role: 'owner' });
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body['message']), /^role: /);
+    assert.equal((await send(t, 'POST', '/api/v1/tokens', t.ws.adminToken, { role: 'viewer', extra: 1 })).status, 400);
+    // a new write key ingests; the list shows ids and labels, never secrets
+    const created = await send(t, 'POST', '/api/v1/write-keys', t.ws.adminToken, { label: 'ios app' });
+    assert.equal(created.status, 201);
+    const key = created.body['writeKey'] as string;
+    assert.equal((await postJson(t, '/v1/track', { userId: 'k', event: 'E' }, { authorization: 'Basic ' + Buffer.from(`${key}:`).toString('base64') })).status, 200);
+    const list = (await send(t, 'GET', '/api/v1/credentials', t.ws.adminToken)).body['credentials'] as Array<{ id: string; kind: string; label: string; revokedAt: string | null }>;
+    assert.equal(list.length, 4);
+    assert.ok(!JSON.stringify(list).includes(key.slice(3)), 'secrets are never listed');
+    const ios = list.find((c) => c.label === 'ios app');
+    assert.ok(ios && /^[0-9a-f]{12}$/.test(ios.id));
+    // revoke: the key stops working immediately in this process
+    assert.equal((await send(t, 'DELETE', `/api/v1/credentials/${ios.id}`, t.ws.adminToken)).status, 200);
+    assert.equal((await postJson(t, '/v1/track', { userId: 'k', event: 'E' }, { authorization: 'Basic ' + Buffer.from(`${key}:`).toString('base64') })).status, 401);
+    assert.equal((await send(t, 'DELETE', `/api/v1/credentials/${ios.id}`, t.ws.adminToken)).status, 404);
+    assert.equal((await send(t, 'DELETE', '/api/v1/credentials/xyz', t.ws.adminToken)).status, 400);
+    // another workspace's admin cannot revoke this workspace's credentials
+    const other = await t.sg.workspaces.create('other');
+    const mine = list.find((c) => c.label === 'initial write key');
+    assert.ok(mine);
+    assert.equal((await send(t, 'DELETE', `/api/v1/credentials/${mine.id}`, other.adminToken)).status, 404);
+  } finally {
+    await t.close();
+  }
+});

@@ -199,7 +199,23 @@ export class DuckDBEngine implements StoragePort {
 
   async findCredential(hash: string): Promise<CredentialRecord | undefined> {
     const r = (await this.all('SELECT * FROM credentials WHERE hash = $1', [hash]))[0];
-    if (!r) return undefined;
+    return r ? DuckDBEngine.credential(r) : undefined;
+  }
+
+  async listCredentials(workspaceId: string): Promise<CredentialRecord[]> {
+    return (await this.all('SELECT * FROM credentials WHERE workspace_id = $1 ORDER BY created_at, hash', [workspaceId])).map(DuckDBEngine.credential);
+  }
+
+  async revokeCredentials(workspaceId: string, hashPrefix: string, at: number): Promise<number> {
+    return this.writeLock.run(async () => {
+      const r = await this.writer.run(
+        'UPDATE credentials SET revoked_at = $1 WHERE workspace_id = $2 AND starts_with(hash, $3) AND revoked_at IS NULL',
+        [ts(at), workspaceId, hashPrefix]);
+      return Number(r.rowsChanged);
+    });
+  }
+
+  private static credential(r: Row): CredentialRecord {
     return {
       hash: String(r['hash']),
       kind: r['kind'] === 'token' ? 'token' : 'write_key',
