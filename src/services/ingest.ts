@@ -328,13 +328,16 @@ function pendingKey(workspaceId: string, messageId: string): string {
 /**
  * An alias's previousId is typed user_id unless it equals the message's anonymousId, but server SDKs
  * (analytics-node) send `alias({userId, previousId})` without an anonymousId: a previousId that the graph
- * knows only as an anonymous id is that anonymous id, or the alias would link nothing.
+ * knows only as an anonymous id, or does not know yet, is that anonymous id, or the alias would link nothing.
  */
 function aliasPreviousAsKnown(msg: SegmentMessage, ids: Identifier[], view: IdentityGraphView): Identifier[] {
   const prev = msg.previousId;
   if (msg.type !== 'alias' || prev === undefined) return ids;
   if (view.profileOf({ type: 'user_id', value: prev }) !== undefined) return ids;
-  if (view.profileOf({ type: 'anonymous_id', value: prev }) === undefined) return ids;
+  // Unknown so far: batches from one SDK may arrive out of order, so the alias can come before the events
+  // of its previousId. As a second user_id it would be dropped by the one-user_id limit and link nothing,
+  // so with a userId beside it the previousId is taken as an anonymous id (Segment's common case).
+  if (view.profileOf({ type: 'anonymous_id', value: prev }) === undefined && (msg.userId === undefined || msg.userId === prev)) return ids;
   const out: Identifier[] = [];
   for (const id of ids) {
     const next = id.type === 'user_id' && id.value === prev ? { type: 'anonymous_id', value: prev } : id;

@@ -202,6 +202,21 @@ test('alias links a previous anonymous id to a user id', async () => {
   }
 });
 
+test('an alias that arrives before the events of its previousId still links them (batches out of order)', async () => {
+  const t = await openTestApp();
+  try {
+    await ok(t, '/v1/track', { userId: 'user-z', event: 'Signed Up' });
+    await ok(t, '/v1/alias', { userId: 'user-z', previousId: 'anon-z' });
+    await ok(t, '/v1/track', { anonymousId: 'anon-z', event: 'Browsed' });
+    assert.equal(await profileOf(t, 'anon-z'), await profileOf(t, 'user-z'));
+    const view = await t.sg.profiles.get(t.ws.workspace, 'user-z');
+    assert.equal(view.totalEvents, 3);
+    assert.equal(view.merges.length, 0, 'nothing to merge: the anonymous id was attached before its first event');
+  } finally {
+    await t.close();
+  }
+});
+
 test('context.externalIds identify a person across sources', async () => {
   const t = await openTestApp();
   try {
