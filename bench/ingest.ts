@@ -1,6 +1,7 @@
 /**
  * Ingestion benchmark: `/v1/batch` with durable acknowledgement, through a real HTTP server in its own
  * process (DuckDB file on disk), beside the rate of `JSON.parse` alone on the same payloads in this run.
+ * First the floor: a bare node:http server that parses, appends the raw body and fdatasyncs, same loads.
  * The same volume again with 32 requests in flight (larger group commits). Then an overload phase: many more requests in flight than the queue admits; the server must answer
  * 429 instead of growing memory. Peak resident memory of the server is read from /proc.
  *
@@ -23,6 +24,9 @@ export interface IngestBenchResult {
   eventsPerSecondAt32: number;
   jsonParseEventsPerSecond: number;
   ratioToJsonParse: number;
+  /** A bare node:http server that parses, appends the raw body and fdatasyncs (bench/floor-server.ts), 8 and 32 in flight. */
+  floorEventsPerSecond: { at8: number; at32: number };
+  ratioToFloor: number;
   serverPeakRssMb: number;
   overload: { requests: number; ok: number; rejected429: number; serverPeakRssMb: number; inFlight: number };
 }
@@ -37,16 +41,18 @@ function peakRssMb(pid: number): number {
   }
 }
 
-async function startServer(dataDir: string, maxQueued: number): Promise<{ port: number; writeKey: string; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/serve.ts', dataDir, String(maxQueued)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServer(dataDir: string, maxQueued: number, script = 'bench/serve.ts'): Promise<{ port: number; writeKey: string; pid: number; stop: () => Promise<void> }> {
+  const arg = script === 'bench/serve.ts' ? dataDir : join(dataDir, 'floor.log');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, arg, String(maxQueued)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = createInterface({ input: child.stdout });
   const line = await new Promise<string>((resolve, reject) => {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  const info = JSON.parse(line) as { port: number; writeKey: string; pid: number };
+  const info = JSON.parse(line) as { port: number; writeKey?: string; pid: number };
   return {
     ...info,
+    writeKey: info.writeKey ?? 'none',
     stop: () => new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
@@ -93,6 +99,18 @@ export async function runIngestBench(opts: { batches?: number; batchSize?: numbe
 
   const dir = mkdtempSync(join(tmpdir(), 'segmenta-bench-'));
   try {
+    const bodies32 = makeBatches(2, batches, batchSize, 50_000);
+    // Floor: the same loads against a bare parse + append + fdatasync server.
+    const floor = await startServer(dir, 0, 'bench/floor-server.ts');
+    await sendAll(floor.port, floor.writeKey, makeBatches(99, 10, batchSize, 50_000), concurrency);
+    let tf = performance.now();
+    await sendAll(floor.port, floor.writeKey, bodies, concurrency);
+    const floorAt8 = messages / ((performance.now() - tf) / 1000);
+    tf = performance.now();
+    await sendAll(floor.port, floor.writeKey, bodies32, 32);
+    const floorAt32 = messages / ((performance.now() - tf) / 1000);
+    await floor.stop();
+
     const server = await startServer(dir, 200_000);
     // Warm-up (not counted): JIT, connections, first appends.
     await sendAll(server.port, server.writeKey, makeBatches(99, 10, batchSize, 50_000), concurrency);
@@ -100,7 +118,6 @@ export async function runIngestBench(opts: { batches?: number; batchSize?: numbe
     const counts = await sendAll(server.port, server.writeKey, bodies, concurrency);
     const seconds = (performance.now() - t0) / 1000;
     if (counts.ok !== batches) throw new Error(`only ${counts.ok}/${batches} batches acknowledged (${counts.rejected} × 429, ${counts.other} other)`);
-    const bodies32 = makeBatches(2, batches, batchSize, 50_000);
     const t1 = performance.now();
     const c32 = await sendAll(server.port, server.writeKey, bodies32, 32);
     const seconds32 = (performance.now() - t1) / 1000;
@@ -119,7 +136,8 @@ export async function runIngestBench(opts: { batches?: number; batchSize?: numbe
     const jsonParseEventsPerSecond = messages / parseSecs;
     return {
       messages, batchSize, concurrency, seconds, eventsPerSecond, eventsPerSecondAt32: messages / seconds32, jsonParseEventsPerSecond,
-      ratioToJsonParse: eventsPerSecond / jsonParseEventsPerSecond, serverPeakRssMb: rss,
+      ratioToJsonParse: eventsPerSecond / jsonParseEventsPerSecond,
+      floorEventsPerSecond: { at8: floorAt8, at32: floorAt32 }, ratioToFloor: eventsPerSecond / floorAt8, serverPeakRssMb: rss,
       overload: { requests: over.length, ok: oc.ok, rejected429: oc.rejected, serverPeakRssMb: rss2, inFlight: 64 },
     };
   } finally {
