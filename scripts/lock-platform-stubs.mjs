@@ -14,6 +14,8 @@ const PLATFORM = {
   'linux-arm64-musl': { os: ['linux'], cpu: ['arm64'], libc: ['musl'] },
   'linux-x64': { os: ['linux'], cpu: ['x64'], libc: ['glibc'] },
   'linux-x64-musl': { os: ['linux'], cpu: ['x64'], libc: ['musl'] },
+  'linux-arm64-gnu': { os: ['linux'], cpu: ['arm64'], libc: ['glibc'] },
+  'linux-x64-gnu': { os: ['linux'], cpu: ['x64'], libc: ['glibc'] },
   'win32-arm64': { os: ['win32'], cpu: ['arm64'] },
   'win32-x64': { os: ['win32'], cpu: ['x64'] },
 };

@@ -132,4 +132,75 @@ export const MIGRATIONS: readonly Migration[] = [
          FROM trait_updates GROUP BY ALL`,
     ],
   },
+  {
+    version: 2,
+    name: 'segments, versions, memberships and history, computed traits, scores, runs',
+    statements: [
+      `CREATE TABLE scores (
+         workspace_id VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         model VARCHAR NOT NULL,
+         score DOUBLE NOT NULL,
+         scored_at TIMESTAMPTZ NOT NULL
+       )`,
+      // One row per version; the current definition is the highest version. Archiving is a status change.
+      `CREATE TABLE segment_versions (
+         workspace_id VARCHAR NOT NULL,
+         kind VARCHAR NOT NULL,
+         key VARCHAR NOT NULL,
+         version INTEGER NOT NULL,
+         name VARCHAR NOT NULL,
+         description VARCHAR,
+         definition JSON NOT NULL,
+         status VARCHAR NOT NULL,
+         created_at TIMESTAMPTZ NOT NULL,
+         PRIMARY KEY (workspace_id, kind, key, version)
+       )`,
+      `CREATE TABLE memberships (
+         workspace_id VARCHAR NOT NULL,
+         segment_key VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         entered_at TIMESTAMPTZ NOT NULL,
+         version INTEGER NOT NULL
+       )`,
+      `CREATE SEQUENCE membership_seq`,
+      `CREATE TABLE membership_history (
+         seq BIGINT NOT NULL DEFAULT nextval('membership_seq'),
+         workspace_id VARCHAR NOT NULL,
+         segment_key VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         change VARCHAR NOT NULL,
+         changed_at TIMESTAMPTZ NOT NULL,
+         version INTEGER NOT NULL
+       )`,
+      `CREATE TABLE computed_values (
+         workspace_id VARCHAR NOT NULL,
+         key VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         value JSON,
+         computed_at TIMESTAMPTZ NOT NULL
+       )`,
+      `CREATE TABLE segment_runs (
+         workspace_id VARCHAR NOT NULL,
+         kind VARCHAR NOT NULL,
+         key VARCHAR NOT NULL,
+         version INTEGER NOT NULL,
+         mode VARCHAR NOT NULL,
+         started_at TIMESTAMPTZ NOT NULL,
+         duration_ms DOUBLE NOT NULL,
+         rows_read BIGINT NOT NULL,
+         members BIGINT,
+         entered BIGINT,
+         exited BIGINT,
+         error VARCHAR
+       )`,
+      `CREATE TABLE segment_sizes (
+         workspace_id VARCHAR NOT NULL,
+         segment_key VARCHAR NOT NULL,
+         day DATE NOT NULL,
+         members BIGINT NOT NULL,
+         PRIMARY KEY (workspace_id, segment_key, day)
+       )`,
+    ],
+  },
 ];

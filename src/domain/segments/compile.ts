@@ -1,0 +1,488 @@
+/**
+ * The segment compiler: all segments and computed traits of a workspace → ONE SQL statement that scans
+ * the workspace's events once (a shared GROUP BY profile with one conditional aggregate per distinct
+ * event leaf), pivots current traits and scores, and evaluates every segment as a boolean column of
+ * one row per profile. Sequences need pairs of events, so each is a small join over the same filtered
+ * event set. References to other segments and computed traits are inlined (cycles are rejected by
+ * check.ts), so a whole workspace is still one statement.
+ *
+ * Written by hand rather than with a query builder: the plan is specific (shared aggregates, dedup of
+ * identical leaves, dialect hooks) and every value must be a bound parameter; see dialect.ts.
+ * Semantics are those of ast.ts / reference.ts; the property test checks the two agree.
+ */
+import { Params, type BoundParam, type Dialect } from '../sql/dialect.js';
+import {
+  UNIT_MS, type Comparison, type ComputedTraitDefinition, type Condition, type EventSelector, type Filter,
+  type Window,
+} from './ast.js';
+
+export interface CompileInput {
+  workspaceId: string;
+  /** Evaluation time, epoch ms. */
+  now: number;
+  segments: Array<{ key: string; condition: Condition }>;
+  computed: ComputedTraitDefinition[];
+  /** Restrict to these profiles (incremental recomputation). */
+  profileIds?: string[] | undefined;
+}
+
+export interface CompiledQuery {
+  sql: string;
+  params: BoundParam[];
+  /** Output columns: `pid`, then one boolean per segment, one value per computed trait. */
+  segmentColumns: Array<{ key: string; column: string }>;
+  computedColumns: Array<{ key: string; column: string; kind: ComputedTraitDefinition['kind'] }>;
+}
+
+const ISO_RE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$';
+const TS_WIDTH = 15;
+
+/** How to read one value: a JSON document plus keys, or a typed SQL expression. */
+interface Accessor {
+  str(): string;
+  num(): string;
+  bool(): string;
+  /** Raw JSON text (NULL when missing). */
+  raw(): string;
+  /** Epoch ms (NULL when not a date). */
+  date(): string;
+}
+
+export function compileWorkspace(d: Dialect, input: CompileInput): CompiledQuery {
+  return new Compiler(d, input).compile();
+}
+
+class Compiler {
+  private readonly p: Params;
+  private readonly aggs = new Map<string, string>();
+  private readonly traitCols = new Map<string, string>();
+  private readonly scoreCols = new Map<string, string>();
+  private readonly ctes: string[] = [];
+  private readonly joins: string[] = [];
+  private readonly cteMemo = new Map<string, string>();
+  private readonly segmentsByKey: Map<string, Condition>;
+  private readonly computedByKey: Map<string, ComputedTraitDefinition>;
+  private readonly inlining: string[] = [];
+
+  constructor(private readonly d: Dialect, private readonly input: CompileInput) {
+    this.p = new Params(d);
+    this.segmentsByKey = new Map(input.segments.map((s) => [s.key, s.condition]));
+    this.computedByKey = new Map(input.computed.map((c) => [c.key, c]));
+  }
+
+  compile(): CompiledQuery {
+    const { d, p, input } = this;
+    const ws = p.str(input.workspaceId);
+    const now = p.int(input.now);
+    const restrict = input.profileIds ? p.bind(input.profileIds, 'string[]') : undefined;
+
+    const segCols = input.segments.map((s, i) => ({ key: s.key, column: `s_${i}`, expr: this.cond(s.condition) }));
+    const compCols = input.computed.map((c, i) => ({ key: c.key, column: `c_${i}`, kind: c.kind, expr: this.computedValue(c) }));
+
+    const evWhere = [`e.workspace_id = ${ws}`, `${d.epochMs('e.timestamp')} <= ${now}`];
+    if (restrict) evWhere.push(d.inArray('e.profile_id', restrict));
+    const ev = `ev AS (SELECT e.profile_id AS pid, e.message_id AS mid, e.type AS mtype, e.event AS ename, e.name AS pname, ` +
+      `${d.epochMs('e.timestamp')} AS ts, ${d.toText('e.properties')} AS props, ${d.toText('e.context')} AS ctx ` +
+      `FROM events e WHERE ${evWhere.join(' AND ')})`;
+    const parts = [ev];
+    if (this.aggs.size) {
+      parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
+    }
+    if (this.traitCols.size) {
+      const tw = [`workspace_id = ${ws}`, `entity_type = 'profile'`];
+      if (restrict) tw.push(d.inArray('entity_id', restrict));
+      parts.push(`tr AS (SELECT entity_id AS pid, ${[...this.traitCols].map(([k, a]) => `${d.agg('any', d.toText('value'), `key = ${p.str(k)}`)} AS ${a}`).join(', ')} ` +
+        `FROM traits WHERE ${tw.join(' AND ')} GROUP BY entity_id)`);
+    }
+    if (this.scoreCols.size) {
+      const sw = [`workspace_id = ${ws}`];
+      if (restrict) sw.push(d.inArray('profile_id', restrict));
+      parts.push(`sc AS (SELECT profile_id AS pid, ${[...this.scoreCols].map(([m, a]) => `${d.agg('max', 'score', `model = ${p.str(m)}`)} AS ${a}`).join(', ')} ` +
+        `FROM scores WHERE ${sw.join(' AND ')} GROUP BY profile_id)`);
+    }
+    parts.push(...this.ctes);
+    const bw = [`workspace_id = ${ws}`, 'merged_into IS NULL'];
+    if (restrict) bw.push(d.inArray('profile_id', restrict));
+    parts.push(`base AS (SELECT profile_id AS pid FROM profiles WHERE ${bw.join(' AND ')})`);
+
+    const joins = [
+      this.aggs.size ? 'LEFT JOIN agg ON agg.pid = base.pid' : '',
+      this.traitCols.size ? 'LEFT JOIN tr ON tr.pid = base.pid' : '',
+      this.scoreCols.size ? 'LEFT JOIN sc ON sc.pid = base.pid' : '',
+      ...this.joins,
+    ].filter(Boolean);
+    const cols = ['base.pid AS pid', ...segCols.map((s) => `coalesce(${s.expr}, false) AS ${s.column}`), ...compCols.map((c) => `${c.expr} AS ${c.column}`)];
+    const sql = `WITH ${parts.join(',\n')}\nSELECT ${cols.join(',\n  ')}\nFROM base ${joins.join(' ')}\nORDER BY base.pid${d.selectSuffix}`;
+    return {
+      sql, params: p.list,
+      segmentColumns: segCols.map(({ key, column }) => ({ key, column })),
+      computedColumns: compCols.map(({ key, column, kind }) => ({ key, column, kind })),
+    };
+  }
+
+  // ---- conditions -------------------------------------------------------------------------------
+
+  private cond(c: Condition): string {
+    const { d, p } = this;
+    switch (c.type) {
+      case 'and': return `(${c.conditions.map((x) => `coalesce(${this.cond(x)}, false)`).join(' AND ')})`;
+      case 'or': return `(${c.conditions.map((x) => `coalesce(${this.cond(x)}, false)`).join(' OR ')})`;
+      case 'not': return `(NOT coalesce(${this.cond(c.condition)}, false))`;
+      case 'trait': return this.compare(this.jsonAccessor(this.traitCol(c.trait), []), c);
+      case 'event': {
+        const n = `coalesce(${this.aggregate('count', '', this.selector(c, c.window))}, 0)`;
+        const count = c.count ?? { op: 'at_least' as const, value: 1 };
+        const v = p.int(count.value);
+        return count.op === 'at_least' ? `(${n} >= ${v})` : count.op === 'exactly' ? `(${n} = ${v})` : `(${n} <= ${v})`;
+      }
+      case 'aggregate': {
+        const value = this.aggregateValue(c.fn, c.path, c, c.window);
+        return this.compare(this.numberAccessor(value), c);
+      }
+      case 'first_performed':
+      case 'last_performed': {
+        const t = this.aggregate(c.type === 'first_performed' ? 'min' : 'max', 'ts', this.selector(c, c.window));
+        return this.compare(this.timeAccessor(t), c);
+      }
+      case 'last_value': {
+        const raw = this.latestRaw(c.path, c, c.window, 'last');
+        return this.compare(this.jsonAccessor(raw, []), c);
+      }
+      case 'sequence': return `(${this.sequence(c)}.hit IS NOT NULL)`;
+      case 'computed_trait': {
+        const def = this.computedByKey.get(c.key);
+        if (!def) throw new Error(`unknown computed trait '${c.key}' (check the definition first)`);
+        return this.compare(this.computedAccessor(def), c);
+      }
+      case 'score': return this.compare(this.numberAccessor(this.scoreCol(c.model)), c);
+      case 'segment': {
+        const target = this.segmentsByKey.get(c.segment);
+        if (!target) throw new Error(`unknown segment '${c.segment}' (check the definition first)`);
+        if (this.inlining.includes(c.segment)) throw new Error(`segment reference cycle through '${c.segment}'`);
+        this.inlining.push(c.segment);
+        try {
+          return `coalesce(${this.cond(target)}, false)`;
+        } finally {
+          this.inlining.pop();
+        }
+      }
+      case 'consent': {
+        const keys = ['consent', 'categoryPreferences', c.purpose];
+        const isBool = d.jsonIs(p, 'ctx', keys, 'bool');
+        const mark = `CASE WHEN coalesce(${d.jsonBool(p, 'ctx', keys)}, false) THEN '1' ELSE '0' END`;
+        const latest = this.aggregate('any', d.concat(d.padInt('ts', TS_WIDTH), mark), `coalesce(${isBool}, false)`);
+        return `coalesce(${d.substrFrom(latest, TS_WIDTH + 1)} = '1', false)`;
+      }
+      case 'bucket': {
+        const b = d.md5Bucket(d.concat(p.str(`${c.salt}:`), 'base.pid'));
+        return `(${b} >= ${p.int(c.from)} AND ${b} < ${p.int(c.to)})`;
+      }
+    }
+  }
+
+  /** A comparison per ast.ts: missing → false, negative operators → true on missing. */
+  private compare(a: Accessor, c: Comparison): string {
+    const { d, p } = this;
+    const now = this.input.now;
+    const f = (x: string) => `coalesce(${x}, false)`;
+    const t = (x: string) => `coalesce(${x}, true)`;
+    switch (c.op) {
+      case 'eq': case 'neq': case 'lt': case 'lte': case 'gt': case 'gte': {
+        const sym = { eq: '=', neq: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }[c.op];
+        const lit = c.value;
+        const expr = typeof lit === 'number' ? `${a.num()} ${sym} ${p.float(lit)}`
+          : typeof lit === 'boolean' ? `${a.bool()} ${sym} ${p.bind(lit, 'bool')}`
+          : `${a.str()} ${sym} ${p.str(lit)}`;
+        return c.op === 'neq' ? t(expr) : f(expr);
+      }
+      case 'in': case 'not_in': {
+        const strs = c.values.filter((v): v is string => typeof v === 'string');
+        const nums = c.values.filter((v): v is number => typeof v === 'number');
+        const bools = c.values.filter((v): v is boolean => typeof v === 'boolean');
+        const ors: string[] = [];
+        if (strs.length) ors.push(f(d.inArray(a.str(), p.bind(strs, 'string[]'))));
+        for (const n of nums) ors.push(f(`${a.num()} = ${p.float(n)}`));
+        for (const b of bools) ors.push(f(`${a.bool()} = ${p.bind(b, 'bool')}`));
+        const any = `(${ors.join(' OR ')})`;
+        return c.op === 'in' ? any : `(NOT ${any})`;
+      }
+      case 'contains': case 'not_contains': {
+        const x = d.contains(d.lower(a.str()), p.str(c.value.toLowerCase()));
+        return c.op === 'contains' ? f(x) : t(`NOT ${x}`);
+      }
+      case 'starts_with': return f(d.startsWith(d.lower(a.str()), p.str(c.value.toLowerCase())));
+      case 'ends_with': return f(d.endsWith(d.lower(a.str()), p.str(c.value.toLowerCase())));
+      case 'exists': return `(${a.raw()} IS NOT NULL)`;
+      case 'not_exists': return `(${a.raw()} IS NULL)`;
+      case 'within_last': return f(`${a.date()} > ${p.int(now - c.amount * UNIT_MS[c.unit])} AND ${a.date()} <= ${p.int(now)}`);
+      case 'within_next': return f(`${a.date()} >= ${p.int(now)} AND ${a.date()} < ${p.int(now + c.amount * UNIT_MS[c.unit])}`);
+      case 'more_than_ago': return f(`${a.date()} <= ${p.int(now - c.amount * UNIT_MS[c.unit])}`);
+      case 'before': return f(`${a.date()} < ${p.int(Date.parse(isoUtc(c.date)))}`);
+      case 'after': return f(`${a.date()} > ${p.int(Date.parse(isoUtc(c.date)))}`);
+      case 'anniversary_within': {
+        const r = anniversaryRange(now, c.days);
+        if (r.all) return `(${a.date()} IS NOT NULL)`;
+        const md = d.monthDay(a.date());
+        const inRange = r.start <= r.end
+          ? `(${md} >= ${p.int(r.start)} AND ${md} <= ${p.int(r.end)})`
+          : `(${md} >= ${p.int(r.start)} OR ${md} <= ${p.int(r.end)})`;
+        return f(`CASE WHEN ${md} = 229 THEN ${p.bind(r.feb29, 'bool')} ELSE ${inRange} END`);
+      }
+    }
+  }
+
+  // ---- accessors ---------------------------------------------------------------------------------
+
+  private jsonAccessor(doc: string, keys: string[]): Accessor {
+    const { d, p } = this;
+    return {
+      str: () => d.jsonString(p, doc, keys),
+      num: () => d.jsonFloat(p, doc, keys),
+      bool: () => d.jsonBool(p, doc, keys),
+      raw: () => d.jsonRaw(p, doc, keys),
+      date: () => `(CASE WHEN ${d.jsonIs(p, doc, keys, 'number')} THEN ${d.jsonFloat(p, doc, keys)} ` +
+        `WHEN ${d.jsonIs(p, doc, keys, 'string')} AND ${d.regexFull(d.jsonString(p, doc, keys), p.str(ISO_RE))} ` +
+        `THEN ${d.parseDateMs(this.utcDateString(d.jsonString(p, doc, keys)))} END)`,
+    };
+  }
+
+  /** ISO strings without an offset are UTC (as in reference.ts); a date-only string is midnight UTC. */
+  private utcDateString(s: string): string {
+    const { d, p } = this;
+    return `CASE WHEN ${d.regexFull(s, p.str('^.*T[^Z+]*$'))} AND NOT ${d.regexFull(s, p.str('^.*T.*-[0-9]{2}:[0-9]{2}$'))} THEN ${d.concat(s, p.str('Z'))} ELSE ${s} END`;
+  }
+
+  private numberAccessor(expr: string): Accessor {
+    return { str: () => 'NULL', num: () => expr, bool: () => 'NULL', raw: () => this.d.toText(expr), date: () => 'NULL' };
+  }
+
+  private timeAccessor(ms: string): Accessor {
+    return { str: () => 'NULL', num: () => ms, bool: () => 'NULL', raw: () => this.d.toText(ms), date: () => ms };
+  }
+
+  private computedAccessor(def: ComputedTraitDefinition): Accessor {
+    const v = this.computedValue(def);
+    switch (def.kind) {
+      case 'count': case 'sum': case 'avg': case 'min': case 'max': case 'unique_count': case 'days_since_last': case 'days_since_first':
+        return this.numberAccessor(v);
+      default:
+        return this.jsonAccessor(v, []);
+    }
+  }
+
+  // ---- event leaves --------------------------------------------------------------------------------
+
+  /** A boolean over one ev row (qualified by `r`): message type, name, window and filters. */
+  private selector(s: EventSelector, w: Window | undefined, r = ''): string {
+    const { d, p } = this;
+    const col = (c: string) => (r ? `${r}.${c}` : c);
+    const mt = s.messageType ?? 'track';
+    const conds = [`${col('mtype')} = ${p.str(mt)}`];
+    if (s.event !== '*') conds.push(`${col(mt === 'track' ? 'ename' : 'pname')} = ${p.str(s.event)}`);
+    if (w?.type === 'last') conds.push(`${col('ts')} > ${p.int(this.input.now - w.amount * UNIT_MS[w.unit])}`);
+    if (w?.type === 'between') conds.push(`${col('ts')} >= ${p.int(Date.parse(isoUtc(w.from)))} AND ${col('ts')} < ${p.int(Date.parse(isoUtc(w.to)))}`);
+    const items: Filter[] = [];
+    for (const f of s.where ?? []) {
+      const [root, ...keys] = f.path.split('.');
+      if (root === 'products') items.push(f);
+      else conds.push(this.compare(this.jsonAccessor(col(root === 'context' ? 'ctx' : 'props'), keys), f));
+    }
+    if (items.length) {
+      conds.push(d.arrayExists(d.jsonArray(p, col('props'), ['products']), 'li', this.itemFilter(items, 'li')));
+    }
+    return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
+  }
+
+  private itemFilter(items: Filter[], v: string): string {
+    if (items.length === 0) return 'true';
+    return `(${items.map((f) => `coalesce(${this.compare(this.jsonAccessor(v, f.path.split('.').slice(1)), f)}, false)`).join(' AND ')})`;
+  }
+
+  /** One shared conditional aggregate; identical leaves share a column. */
+  private aggregate(fn: Parameters<Dialect['agg']>[0], expr: string, cond: string): string {
+    const sql = this.d.agg(fn, expr, cond);
+    let a = this.aggs.get(sql);
+    if (!a) {
+      a = `a_${this.aggs.size}`;
+      this.aggs.set(sql, a);
+    }
+    return `agg.${a}`;
+  }
+
+  /** sum / avg / min / max / count_distinct of a path over the selected events (or their line items). */
+  private aggregateValue(fn: 'sum' | 'avg' | 'min' | 'max' | 'count_distinct', path: string, s: EventSelector, w: Window | undefined): string {
+    const { d, p } = this;
+    const sel = this.selector(s, w);
+    const [root, ...keys] = path.split('.');
+    if (root === 'products') {
+      const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
+      const kept = d.arrayFilter(d.jsonArray(p, 'props', ['products']), 'li', this.itemFilter(items, 'li'));
+      if (fn === 'count_distinct') {
+        const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonRaw(p, 'li', keys)), sel);
+        return `coalesce(${d.arrayDistinctCount(d.arrayCompact(flat))}, 0)`;
+      }
+      const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonFloat(p, 'li', keys)), sel);
+      const v = d.arrayAgg(fn, d.arrayCompact(flat));
+      return fn === 'sum' ? `coalesce(${v}, 0)` : v;
+    }
+    const doc = root === 'context' ? 'ctx' : 'props';
+    if (fn === 'count_distinct') return `coalesce(${this.aggregate('count_distinct', d.jsonRaw(p, doc, keys), sel)}, 0)`;
+    const v = this.aggregate(fn, d.jsonFloat(p, doc, keys), sel);
+    return fn === 'sum' ? `coalesce(${v}, 0)` : v;
+  }
+
+  private flatten(arr: string, cond: string): string {
+    const sql = this.d.aggFlatten(arr, cond);
+    let a = this.aggs.get(sql);
+    if (!a) {
+      a = `a_${this.aggs.size}`;
+      this.aggs.set(sql, a);
+    }
+    return `agg.${a}`;
+  }
+
+  /**
+   * Raw JSON text at `path` of the latest (or earliest) selected event: the max (min) of
+   * zero-padded time + marker + text, so ties resolve the same way on every engine (reference.ts).
+   */
+  private latestRaw(path: string, s: EventSelector, w: Window | undefined, which: 'first' | 'last'): string {
+    const { d, p } = this;
+    const [root, ...keys] = path.split('.');
+    const doc = root === 'context' ? 'ctx' : 'props';
+    const key = d.concat(d.padInt('ts', TS_WIDTH), `coalesce(${d.concat(p.str('v'), d.jsonRaw(p, doc, keys))}, ${p.str('m')})`);
+    const x = this.aggregate(which === 'last' ? 'max' : 'min', key, this.selector(s, w));
+    return `(CASE WHEN ${d.substrFrom(x, TS_WIDTH + 1)} LIKE 'v%' THEN ${d.substrFrom(x, TS_WIDTH + 2)} END)`;
+  }
+
+  /** A sequence (or "A then not B") as a CTE of the profiles where it holds; returns its join alias. */
+  private sequence(c: Extract<Condition, { type: 'sequence' }>): string {
+    const memo = JSON.stringify(c);
+    const hit = this.cteMemo.get(memo);
+    if (hit) return hit;
+    const { d, p } = this;
+    const alias = `sq_${this.cteMemo.size}`;
+    const T = p.int(c.within.amount * UNIT_MS[c.within.unit]);
+    const n = c.steps.length;
+    const from = [`ev e0`];
+    const where: string[] = [this.selector(c.steps[0] as EventSelector, c.window, 'e0')];
+    for (let i = 1; i < n; i++) {
+      from.push(`JOIN ev e${i} ON e${i}.pid = e0.pid`);
+      where.push(this.selector(c.steps[i] as EventSelector, c.window, `e${i}`));
+      where.push(`e${i}.ts >= e${i - 1}.ts`);
+      for (let j = 0; j < i; j++) where.push(`e${i}.mid <> e${j}.mid`);
+    }
+    where.push(`e${n - 1}.ts - e0.ts <= ${T}`);
+    let body: string;
+    if (!c.thenNot) {
+      body = `SELECT e0.pid AS pid, 1 AS hit FROM ${from.join(' ')} WHERE ${where.join(' AND ')} GROUP BY e0.pid`;
+    } else {
+      where.push(`e${n - 1}.ts + ${T} <= ${p.int(this.input.now)}`);
+      const chains = `SELECT DISTINCT e0.pid AS pid, e${n - 1}.ts AS tend FROM ${from.join(' ')} WHERE ${where.join(' AND ')}`;
+      const xs = `SELECT pid, ts FROM ev WHERE ${this.selector(c.thenNot, undefined)}`;
+      const blocked = d.agg('count', '', `coalesce(x.ts >= ch.tend AND x.ts <= ch.tend + ${T}, false)`);
+      body = `SELECT pid, 1 AS hit FROM (SELECT ch.pid AS pid, ch.tend AS tend, ${blocked} AS blocked FROM (${chains}) ch LEFT JOIN (${xs}) x ON x.pid = ch.pid GROUP BY ch.pid, ch.tend) w WHERE blocked = 0 GROUP BY pid`;
+    }
+    this.ctes.push(`${alias} AS (${body})`);
+    this.joins.push(`LEFT JOIN ${alias} ON ${alias}.pid = base.pid`);
+    this.cteMemo.set(memo, alias);
+    return alias;
+  }
+
+  private traitCol(key: string): string {
+    let a = this.traitCols.get(key);
+    if (!a) {
+      a = `t_${this.traitCols.size}`;
+      this.traitCols.set(key, a);
+    }
+    return `tr.${a}`;
+  }
+
+  private scoreCol(model: string): string {
+    let a = this.scoreCols.get(model);
+    if (!a) {
+      a = `m_${this.scoreCols.size}`;
+      this.scoreCols.set(model, a);
+    }
+    return `sc.${a}`;
+  }
+
+  // ---- computed traits ----------------------------------------------------------------------------
+
+  /** The SQL value of a computed trait: a number for counters and numeric kinds, else raw JSON text. */
+  computedValue(c: ComputedTraitDefinition): string {
+    const { d, p } = this;
+    const sel = this.selector(c, c.window);
+    const path = c.path ?? '';
+    switch (c.kind) {
+      case 'count': return `coalesce(${this.aggregate('count', '', sel)}, 0)`;
+      case 'sum': case 'avg': case 'min': case 'max': return this.aggregateValue(c.kind, path, c, c.window);
+      case 'unique_count': return this.aggregateValue('count_distinct', path, c, c.window);
+      case 'first': return this.latestRaw(path, c, c.window, 'first');
+      case 'last': return this.latestRaw(path, c, c.window, 'last');
+      case 'days_since_last': case 'days_since_first': {
+        const t = this.aggregate(c.kind === 'days_since_last' ? 'max' : 'min', 'ts', sel);
+        return d.intDiv(`(${p.int(this.input.now)} - ${t})`, p.int(86_400_000));
+      }
+      case 'unique_list': {
+        const [root, ...keys] = path.split('.');
+        const values = root === 'products'
+          ? this.flatten(d.arrayMap(d.arrayFilter(d.jsonArray(p, 'props', ['products']), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
+          : this.aggregate('list_distinct', d.jsonRaw(p, root === 'context' ? 'ctx' : 'props', keys), sel);
+        const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
+        return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;
+      }
+      case 'most_frequent': return this.mostFrequent(c);
+    }
+  }
+
+  /** Most frequent value (ties: the smallest JSON text) — a grouped CTE, joined like a sequence. */
+  private mostFrequent(c: ComputedTraitDefinition): string {
+    const memo = 'mf:' + JSON.stringify(c);
+    let alias = this.cteMemo.get(memo);
+    if (!alias) {
+      const { d, p } = this;
+      alias = `mf_${this.cteMemo.size}`;
+      const [root, ...keys] = (c.path ?? '').split('.');
+      const raw = d.jsonRaw(p, root === 'context' ? 'ctx' : 'props', keys);
+      const counted = `SELECT pid, v, count(*) AS n FROM (SELECT pid, ${raw} AS v FROM ev WHERE ${this.selector(c, c.window)}) x WHERE v IS NOT NULL GROUP BY pid, v`;
+      // Order key: higher count first, then smaller text: (1e12 - n) zero-padded, then the text; take the min.
+      const key = d.concat(d.padInt(`(${p.int(1_000_000_000_000)} - n)`, 13), 'v');
+      this.ctes.push(`${alias} AS (SELECT pid, ${d.substrFrom(`min(${key})`, 14)} AS hit FROM (${counted}) y GROUP BY pid)`);
+      this.joins.push(`LEFT JOIN ${alias} ON ${alias}.pid = base.pid`);
+      this.cteMemo.set(memo, alias);
+    }
+    return `${alias}.hit`;
+  }
+}
+
+/** A date-only or offset-less ISO string is read as UTC. */
+export function isoUtc(s: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return `${s}T00:00:00Z`;
+  if (/T[^Z+]*$/.test(s) && !/T.*-\d{2}:\d{2}$/.test(s)) return `${s}Z`;
+  return s;
+}
+
+/**
+ * The month-days (month * 100 + day) covered by [today, today + days] in UTC calendar days, as one
+ * circular range, and whether a 29 February birthday falls in it (it is celebrated on 28 February in
+ * years without one).
+ */
+export function anniversaryRange(now: number, days: number): { all: boolean; start: number; end: number; feb29: boolean } {
+  if (days >= 365) return { all: true, start: 0, end: 0, feb29: true };
+  const day0 = Math.floor(now / 86_400_000);
+  let feb29 = false;
+  let start = 0;
+  let end = 0;
+  for (let i = 0; i <= days; i++) {
+    const dt = new Date((day0 + i) * 86_400_000);
+    const m = dt.getUTCMonth() + 1;
+    const dd = dt.getUTCDate();
+    const md = m * 100 + dd;
+    const y = dt.getUTCFullYear();
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (md === 229 || (md === 228 && !leap)) feb29 = true;
+    if (i === 0) start = md;
+    end = md;
+  }
+  return { all: false, start, end, feb29 };
+}

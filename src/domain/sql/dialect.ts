@@ -1,0 +1,99 @@
+/**
+ * A SQL dialect: capability flags and a few hooks, nothing more. The segment compiler writes one plan
+ * and asks the dialect how to spell JSON access, conditional aggregates, arrays and hashing. Values
+ * never appear in SQL text: `Params.bind` returns a placeholder and keeps the value. Identifiers go
+ * through `quoteIdent` (sql/identifiers.ts), the only quoting function.
+ */
+export type ParamType = 'string' | 'int' | 'float' | 'bool' | 'string[]';
+
+export interface BoundParam {
+  name: string;
+  type: ParamType;
+  value: string | number | boolean | string[];
+}
+
+/** Collects the bound values of one statement; the dialect names the placeholders. */
+export class Params {
+  readonly list: BoundParam[] = [];
+  private readonly memo = new Map<string, string>();
+  constructor(private readonly dialect: Dialect) {}
+
+  bind(value: string | number | boolean | string[], type: ParamType): string {
+    const key = type + '\u0000' + JSON.stringify(value);
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    if ((type === 'int' || type === 'float') && (typeof value !== 'number' || !Number.isFinite(value))) throw new Error(`bind: ${type} parameter must be a finite number`);
+    const name = `p${this.list.length + 1}`;
+    this.list.push({ name, type, value });
+    const ph = this.dialect.placeholder(name, this.list.length, type);
+    this.memo.set(key, ph);
+    return ph;
+  }
+  str(v: string): string { return this.bind(v, 'string'); }
+  int(v: number): string { return this.bind(Math.trunc(v), 'int'); }
+  float(v: number): string { return this.bind(v, 'float'); }
+}
+
+export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'count_distinct' | 'list_distinct' | 'any';
+
+export interface Dialect {
+  readonly name: 'duckdb' | 'clickhouse';
+  placeholder(name: string, position: number, type: ParamType): string;
+  ident(name: string): string;
+  /** Epoch milliseconds (BIGINT / Int64) of a timestamp column. */
+  epochMs(col: string): string;
+  /** JSON access on a JSON-text expression by object keys (bound by the dialect), [] = the value itself. */
+  /** 'string' | 'number' | 'bool' | 'array' | 'object' | 'null' type test as a boolean SQL expression. */
+  jsonIs(p: Params, doc: string, keys: string[], kind: 'string' | 'number' | 'bool' | 'array' | 'object' | 'null'): string;
+  jsonString(p: Params, doc: string, keys: string[]): string;
+  jsonFloat(p: Params, doc: string, keys: string[]): string;
+  jsonBool(p: Params, doc: string, keys: string[]): string;
+  /** Raw JSON text of the value (NULL when missing). */
+  jsonRaw(p: Params, doc: string, keys: string[]): string;
+  /** Array of raw JSON texts of the array at keys ([] when missing or not an array). */
+  jsonArray(p: Params, doc: string, keys: string[]): string;
+  arrayExists(arr: string, v: string, body: string): string;
+  arrayFilter(arr: string, v: string, body: string): string;
+  arrayMap(arr: string, v: string, body: string): string;
+  /** Conditional aggregate: `fn(expr)` over rows where `cond`; NULL when no non-NULL input except count (0). */
+  agg(fn: AggFn, expr: string, cond: string): string;
+  /** Aggregates over an array expression: sum (0 when empty), min/max/avg (NULL when empty), distinct. */
+  arrayAgg(fn: 'sum' | 'min' | 'max' | 'avg', arr: string): string;
+  /** Flatten the arrays of a group into one (conditional aggregate). */
+  aggFlatten(arr: string, cond: string): string;
+  /** Sorted, distinct, first n, of an array of strings. */
+  arraySortDistinctLimit(arr: string, n: number): string;
+  arrayLength(arr: string): string;
+  /** Number of distinct non-NULL elements. */
+  arrayDistinctCount(arr: string): string;
+  /** Drop NULL elements. */
+  arrayCompact(arr: string): string;
+  /** Join an array of strings with a separator. */
+  arrayJoin(arr: string, sep: string): string;
+  /** Text of a JSON column (VARCHAR / String). */
+  toText(expr: string): string;
+  /** Keep only numeric strings / finite numbers: NULL otherwise. */
+  numericString(expr: string): string;
+  isFinite(expr: string): string;
+  regexFull(expr: string, pattern: string): string;
+  lower(expr: string): string;
+  contains(hay: string, needle: string): string;
+  startsWith(s: string, prefix: string): string;
+  endsWith(s: string, suffix: string): string;
+  /** Parse an ISO-8601 date string to epoch ms (NULL when not a date). */
+  parseDateMs(expr: string): string;
+  /** month * 100 + day (UTC) of an epoch-ms expression. */
+  monthDay(ms: string): string;
+  /** (first 8 hex digits of md5(expr)) as an unsigned integer, mod 100. */
+  md5Bucket(expr: string): string;
+  concat(...parts: string[]): string;
+  /** Zero-padded decimal text of a non-negative integer expression, `width` characters. */
+  padInt(expr: string, width: number): string;
+  substrFrom(expr: string, start1: number): string;
+  intDiv(a: string, b: string): string;
+  greatest(a: string, b: string): string;
+  /** Membership test of an expression in an array parameter. */
+  inArray(expr: string, arrParam: string): string;
+  /** Appended to a SELECT (ClickHouse settings such as join_use_nulls). */
+  readonly selectSuffix: string;
+}

@@ -1,0 +1,180 @@
+/**
+ * The two SQL dialects of the segment compiler: DuckDB (embedded default) and ClickHouse (scale-out).
+ * Each is a table of small spellings; anything more than a spelling belongs in the compiler.
+ */
+import { quoteIdent } from './identifiers.js';
+import type { AggFn, Dialect, ParamType, Params } from './dialect.js';
+
+/** RFC 6901 JSON pointer for DuckDB's json functions. */
+function pointer(keys: string[]): string {
+  return keys.map((k) => '/' + k.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  selectSuffix: '',
+  placeholder: (_name, position) => `$${position}`,
+  ident: (name) => quoteIdent(name, 'double'),
+  epochMs: (col) => `epoch_ms(${col})`,
+  jsonIs(p, doc, keys, kind) {
+    const t = keys.length ? `json_type(${doc}, ${p.str(pointer(keys))})` : `json_type(${doc})`;
+    switch (kind) {
+      case 'string': return `(${t} = 'VARCHAR')`;
+      case 'number': return `(${t} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT'))`;
+      case 'bool': return `(${t} = 'BOOLEAN')`;
+      case 'array': return `(${t} = 'ARRAY')`;
+      case 'object': return `(${t} = 'OBJECT')`;
+      case 'null': return `(${t} = 'NULL')`;
+    }
+  },
+  jsonString(p, doc, keys) {
+    const x = keys.length ? `json_extract_string(${doc}, ${p.str(pointer(keys))})` : `json_extract_string(${doc}, '$')`;
+    return `CASE WHEN ${this.jsonIs(p, doc, keys, 'string')} THEN ${x} END`;
+  },
+  jsonFloat(p, doc, keys) {
+    const raw = keys.length ? `json_extract(${doc}, ${p.str(pointer(keys))})` : `CAST(${doc} AS JSON)`;
+    return `CASE WHEN ${this.jsonIs(p, doc, keys, 'number')} THEN CAST(${raw} AS DOUBLE) WHEN ${this.jsonIs(p, doc, keys, 'string')} THEN ${this.numericString(this.jsonString(p, doc, keys))} END`;
+  },
+  jsonBool(p, doc, keys) {
+    const raw = keys.length ? `json_extract(${doc}, ${p.str(pointer(keys))})` : `CAST(${doc} AS JSON)`;
+    return `CASE WHEN ${this.jsonIs(p, doc, keys, 'bool')} THEN CAST(${raw} AS BOOLEAN) END`;
+  },
+  jsonRaw(p, doc, keys) {
+    const raw = keys.length ? `CAST(json_extract(${doc}, ${p.str(pointer(keys))}) AS VARCHAR)` : `CAST(CAST(${doc} AS JSON) AS VARCHAR)`;
+    const t = keys.length ? `json_type(${doc}, ${p.str(pointer(keys))})` : `json_type(${doc})`;
+    return `CASE WHEN ${t} <> 'NULL' THEN ${raw} END`;
+  },
+  jsonArray(p, doc, keys) {
+    const raw = keys.length ? `json_extract(${doc}, ${p.str(pointer(keys))})` : `CAST(${doc} AS JSON)`;
+    return `(CASE WHEN ${this.jsonIs(p, doc, keys, 'array')} THEN CAST(${raw} AS JSON[]) ELSE CAST([] AS JSON[]) END)`;
+  },
+  arrayExists: (arr, v, body) => `(len(list_filter(${arr}, lambda ${v}: coalesce(${body}, false))) > 0)`,
+  arrayFilter: (arr, v, body) => `list_filter(${arr}, lambda ${v}: coalesce(${body}, false))`,
+  arrayMap: (arr, v, body) => `list_transform(${arr}, lambda ${v}: ${body})`,
+  agg(fn: AggFn, expr, cond) {
+    switch (fn) {
+      case 'count': return `count(*) FILTER (WHERE ${cond})`;
+      case 'count_distinct': return `count(DISTINCT ${expr}) FILTER (WHERE ${cond})`;
+      case 'list_distinct': return `list(DISTINCT ${expr}) FILTER (WHERE ${cond} AND ${expr} IS NOT NULL)`;
+      case 'any': return `max(${expr}) FILTER (WHERE ${cond})`;
+      default: return `${fn}(${expr}) FILTER (WHERE ${cond})`;
+    }
+  },
+  arrayAgg: (fn, arr) => `list_${fn}(${arr})`,
+  aggFlatten: (arr, cond) => `coalesce(flatten(list(${arr}) FILTER (WHERE ${cond})), [])`,
+  arraySortDistinctLimit: (arr, n) => `list_sort(list_distinct(${arr}))[1:${Math.trunc(n)}]`,
+  arrayLength: (arr) => `len(${arr})`,
+  arrayDistinctCount: (arr) => `len(list_distinct(${arr}))`,
+  arrayCompact: (arr) => `list_filter(${arr}, lambda z: z IS NOT NULL)`,
+  arrayJoin: (arr, sep) => `array_to_string(${arr}, ${sep})`,
+  toText: (expr) => `CAST(${expr} AS VARCHAR)`,
+  numericString(expr) {
+    return `CASE WHEN regexp_full_match(${expr}, '${NUMERIC_RE}') AND isfinite(TRY_CAST(trim(${expr}) AS DOUBLE)) THEN TRY_CAST(trim(${expr}) AS DOUBLE) END`;
+  },
+  isFinite: (expr) => `isfinite(${expr})`,
+  regexFull: (expr, pattern) => `regexp_full_match(${expr}, ${pattern})`,
+  lower: (expr) => `lower(${expr})`,
+  contains: (hay, needle) => `contains(${hay}, ${needle})`,
+  startsWith: (s, prefix) => `starts_with(${s}, ${prefix})`,
+  endsWith: (s, suffix) => `suffix(${s}, ${suffix})`,
+  parseDateMs: (expr) => `epoch_ms(TRY_CAST(${expr} AS TIMESTAMPTZ))`,
+  monthDay: (ms) => `(month(make_timestamp(CAST(${ms} AS BIGINT) * 1000)) * 100 + day(make_timestamp(CAST(${ms} AS BIGINT) * 1000)))`,
+  md5Bucket: (expr) => `(CAST(('0x' || substr(md5(${expr}), 1, 8)) AS UBIGINT) % 100)`,
+  concat: (...parts) => `(${parts.join(' || ')})`,
+  padInt: (expr, width) => `lpad(CAST(${expr} AS VARCHAR), ${Math.trunc(width)}, '0')`,
+  substrFrom: (expr, start1) => `substr(${expr}, ${Math.trunc(start1)})`,
+  intDiv: (a, b) => `(${a} // ${b})`,
+  greatest: (a, b) => `greatest(${a}, ${b})`,
+  inArray: (expr, arr) => `list_contains(${arr}, ${expr})`,
+};
+
+const CH_TYPES: Record<ParamType, string> = { string: 'String', int: 'Int64', float: 'Float64', bool: 'Bool', 'string[]': 'Array(String)' };
+
+function chKeys(p: Params, keys: string[]): string {
+  return keys.map((k) => ', ' + p.str(k)).join('');
+}
+
+export const clickhouseDialect: Dialect = {
+  name: 'clickhouse',
+  selectSuffix: ' SETTINGS join_use_nulls = 1',
+  placeholder: (name, _position, type) => `{${name}:${CH_TYPES[type]}}`,
+  ident: (name) => quoteIdent(name, 'backtick'),
+  epochMs: (col) => `toUnixTimestamp64Milli(${col})`,
+  jsonIs(p, doc, keys, kind) {
+    const t = `JSONType(${doc}${chKeys(p, keys)})`;
+    switch (kind) {
+      case 'string': return `(${t} = 'String')`;
+      case 'number': return `(${t} IN ('Int64', 'UInt64', 'Double'))`;
+      case 'bool': return `(${t} = 'Bool')`;
+      case 'array': return `(${t} = 'Array')`;
+      case 'object': return `(${t} = 'Object')`;
+      case 'null': return `(${t} = 'Null')`;
+    }
+  },
+  jsonString(p, doc, keys) {
+    return `if(${this.jsonIs(p, doc, keys, 'string')}, JSONExtractString(${doc}${chKeys(p, keys)}), NULL)`;
+  },
+  jsonFloat(p, doc, keys) {
+    return `multiIf(${this.jsonIs(p, doc, keys, 'number')}, toNullable(JSONExtractFloat(${doc}${chKeys(p, keys)})), ${this.jsonIs(p, doc, keys, 'string')}, ${this.numericString(`JSONExtractString(${doc}${chKeys(p, keys)})`)}, NULL)`;
+  },
+  jsonBool(p, doc, keys) {
+    return `if(${this.jsonIs(p, doc, keys, 'bool')}, JSONExtractBool(${doc}${chKeys(p, keys)}) = 1, NULL)`;
+  },
+  jsonRaw(p, doc, keys) {
+    return `if(${this.jsonIs(p, doc, keys, 'null')}, NULL, JSONExtractRaw(${doc}${chKeys(p, keys)}))`;
+  },
+  jsonArray(p, doc, keys) {
+    return `JSONExtractArrayRaw(${doc}${chKeys(p, keys)})`;
+  },
+  arrayExists: (arr, v, body) => `arrayExists(${v} -> ifNull(${body}, false), ${arr})`,
+  arrayFilter: (arr, v, body) => `arrayFilter(${v} -> ifNull(${body}, false), ${arr})`,
+  arrayMap: (arr, v, body) => `arrayMap(${v} -> ${body}, ${arr})`,
+  agg(fn: AggFn, expr, cond) {
+    switch (fn) {
+      case 'count': return `countIf(${cond})`;
+      case 'count_distinct': return `uniqExactIf(${expr}, ${cond})`;
+      case 'list_distinct': return `groupUniqArrayIf(assumeNotNull(${expr}), ${cond} AND ${expr} IS NOT NULL)`;
+      case 'any': return `maxIfOrNull(${expr}, ${cond})`;
+      default: return `${fn}IfOrNull(${expr}, ${cond})`;
+    }
+  },
+  arrayAgg(fn, arr) {
+    const a = `arrayFilter(z -> z IS NOT NULL, ${arr})`;
+    if (fn === 'sum') return `arraySum(${a})`;
+    return `if(empty(${a}), NULL, toNullable(array${fn[0]?.toUpperCase()}${fn.slice(1)}(${a})))`;
+  },
+  aggFlatten: (arr, cond) => `groupArrayArrayIf(${arr}, ${cond})`,
+  arraySortDistinctLimit: (arr, n) => `arraySlice(arraySort(arrayDistinct(${arr})), 1, ${Math.trunc(n)})`,
+  arrayLength: (arr) => `length(${arr})`,
+  arrayDistinctCount: (arr) => `length(arrayDistinct(arrayFilter(z -> z IS NOT NULL, ${arr})))`,
+  arrayCompact: (arr) => `arrayFilter(z -> z IS NOT NULL, ${arr})`,
+  arrayJoin: (arr, sep) => `arrayStringConcat(${arr}, ${sep})`,
+  toText: (expr) => `toString(${expr})`,
+  numericString(expr) {
+    return `if(match(${expr}, '${NUMERIC_RE}') AND isFinite(toFloat64OrZero(trimBoth(${expr}))), toFloat64OrNull(trimBoth(${expr})), NULL)`;
+  },
+  isFinite: (expr) => `isFinite(${expr})`,
+  regexFull: (expr, pattern) => `match(${expr}, ${pattern})`,
+  lower: (expr) => `lowerUTF8(${expr})`,
+  contains: (hay, needle) => `(position(${hay}, ${needle}) > 0)`,
+  startsWith: (s, prefix) => `startsWith(${s}, ${prefix})`,
+  endsWith: (s, suffix) => `endsWith(${s}, ${suffix})`,
+  parseDateMs: (expr) => `toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC'))`,
+  monthDay: (ms) => `(toMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')) * 100 + toDayOfMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')))`,
+  md5Bucket: (expr) => `(reinterpretAsUInt32(reverse(substring(MD5(${expr}), 1, 4))) % 100)`,
+  concat: (...parts) => `concat(${parts.join(', ')})`,
+  padInt: (expr, width) => `leftPad(toString(${expr}), ${Math.trunc(width)}, '0')`,
+  substrFrom: (expr, start1) => `substring(${expr}, ${Math.trunc(start1)})`,
+  intDiv: (a, b) => `intDiv(${a}, ${b})`,
+  greatest: (a, b) => `greatest(${a}, ${b})`,
+  inArray: (expr, arr) => `has(${arr}, ${expr})`,
+};
+
+/**
+ * A numeric string: optional spaces, optional minus, decimal digits with an optional fraction and
+ * exponent. The same rule as the reference evaluator (reference.ts), so that "12.5" counts as a number
+ * on every engine and "0x10", "1_000", "Infinity" count on none. A literal of our own source, not a value.
+ */
+export const NUMERIC_RE = '^ *-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? *$';
+
+export const DIALECTS: Record<Dialect['name'], Dialect> = { duckdb: duckdbDialect, clickhouse: clickhouseDialect };
