@@ -6,12 +6,14 @@ import { DuckDBEngine } from '../engines/duckdb/duckdb-engine.js';
 import type { StoragePort } from '../ports/storage.js';
 import { DEFAULT_INGEST_CONFIG, IngestService, type IngestConfig } from '../services/ingest.js';
 import { ProfileService } from '../services/profiles.js';
+import { DEFAULT_SEGMENTS_CONFIG, SegmentService, type SegmentsConfig } from '../services/segments.js';
 import { WorkspaceService } from '../services/workspaces.js';
 
 export interface SegmentaOptions {
   /** Data folder of the embedded database, or ':memory:'. */
   dataDir: string;
   ingest?: Partial<IngestConfig>;
+  segments?: Partial<SegmentsConfig>;
   threads?: number;
 }
 
@@ -19,11 +21,20 @@ export class Segmenta {
   readonly workspaces: WorkspaceService;
   readonly ingest: IngestService;
   readonly profiles: ProfileService;
+  readonly segments: SegmentService;
 
-  private constructor(readonly store: StoragePort, ingestConfig: IngestConfig) {
+  private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig) {
     this.workspaces = new WorkspaceService(store);
     this.ingest = new IngestService(store, ingestConfig);
     this.profiles = new ProfileService(store);
+    this.segments = new SegmentService(store, segmentsConfig);
+    // Every durable commit re-evaluates the profiles it touched (all segments, one statement).
+    this.ingest.onCommitted((touched) => this.segments.touch(touched));
+  }
+
+  /** Keep segments current as time passes (windows that expire without new events). */
+  startBackgroundWork(): void {
+    this.segments.startRefresh(async () => (await this.store.listWorkspaces()).map((w) => w.id));
   }
 
   static async open(opts: SegmentaOptions): Promise<Segmenta> {
@@ -32,7 +43,7 @@ export class Segmenta {
       await store.migrate();
       // The ingest service loads its in-memory state (identity graph, recent message ids) on first use,
       // so that commands that only read (profile show, workspaces) open fast.
-      return new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest });
+      return new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest }, { ...DEFAULT_SEGMENTS_CONFIG, ...opts.segments });
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;
@@ -41,6 +52,8 @@ export class Segmenta {
 
   async close(): Promise<void> {
     await this.ingest.drain();
+    this.segments.stopRefresh();
+    await this.segments.idle();
     await this.store.close();
   }
 }

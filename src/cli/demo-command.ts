@@ -65,6 +65,7 @@ export function registerDemo(program: Command): void {
       let server;
       try {
         server = await startServer(sg, port, opts.serve ? opts.host : '127.0.0.1');
+        sg.startBackgroundWork();
       } catch (err) {
         await sg.close();
         throw err;

@@ -64,6 +64,7 @@ export function buildProgram(): Command {
       let server;
       try {
         server = await startServer(sg, port, opts.host);
+        sg.startBackgroundWork();
       } catch (err) {
         await sg.close();
         throw err;

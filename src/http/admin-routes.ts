@@ -13,7 +13,7 @@ const NewWriteKey = z.strictObject({ label: z.string().min(1).max(100).optional(
 const NewToken = z.strictObject({ role: z.enum(['admin', 'editor', 'viewer']), label: z.string().min(1).max(100).optional() });
 
 /** Read and check a JSON body against a schema; a clear 400 says which field is wrong. */
-async function body<T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> {
+export async function body<T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> {
   let raw: unknown = {};
   const text = await c.req.text();
   if (text.trim() !== '') {
@@ -31,7 +31,7 @@ async function body<T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> {
   return r.data;
 }
 
-function requireRole(sg: Segmenta, role: Role) {
+export function requireRole(sg: Segmenta, role: Role) {
   return async (c: Context<Env>, next: Next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     if (!m || !m[1]) return c.json(errorBody('unauthorized', 'send an API token as "Authorization: Bearer <token>"'), 401);

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { InputError } from '../domain/errors.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { mountAdmin } from './admin-routes.js';
+import { mountSegments } from './segment-routes.js';
 import type { AppEnv } from './env.js';
 import { errorBody } from './errors.js';
 import { prometheusText } from './metrics.js';
@@ -24,10 +25,14 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
   });
   mountTracking(app, sg);
   mountAdmin(app, sg);
+  mountSegments(app, sg);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
     // A user error thrown by a route (a bad body, an unknown id) is the client's to fix.
-    if (err instanceof InputError) return c.json(errorBody(err.code, err.message), err.code === 'not_found' ? 404 : 400);
+    if (err instanceof InputError) {
+      const diagnostics = (err as InputError & { diagnostics?: unknown }).diagnostics;
+      return c.json({ ...errorBody(err.code, err.message), ...(diagnostics ? { diagnostics } : {}) }, err.code === 'not_found' ? 404 : 400);
+    }
     // Anything else reaching here is our bug or a storage failure, never the client's input.
     console.error('segmenta http error:', err);
     return c.json(errorBody('internal', 'the server failed to handle this request; it was not stored'), 503);

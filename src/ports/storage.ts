@@ -3,6 +3,7 @@
  * engine implements it; a ClickHouse + PostgreSQL engine implements the same interface later, without
  * touching services. Nothing here names a driver, a table layout or SQL.
  */
+import type { SegmentStorage } from './segments.js';
 import type { EventRow } from '../domain/normalize.js';
 
 export interface WorkspaceRecord {
@@ -83,6 +84,7 @@ export interface PreparedEvent {
 }
 
 export interface CommitEvent {
+  workspaceId: string;
   profileId: string;
   prepared: PreparedEvent;
 }
@@ -144,6 +146,8 @@ export interface WorkspaceStats {
 
 export interface StoragePort {
   readonly engine: string;
+  /** Segments, computed traits, memberships and their history. */
+  readonly segments: SegmentStorage;
   /** Apply pending schema migrations; returns the versions applied now. */
   migrate(): Promise<number[]>;
   schemaVersion(): Promise<number>;

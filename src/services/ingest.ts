@@ -279,6 +279,24 @@ export class IngestService {
     this.metrics.commits++;
     this.metrics.lastCommitMs = performance.now() - t0;
     for (const p of batch) p.resolve();
+    if (this.committedListeners.length) {
+      const touched = new Map<string, Set<string>>();
+      const add = (ws: string, pid: string) => {
+        let set = touched.get(ws);
+        if (!set) touched.set(ws, (set = new Set()));
+        set.add(pid);
+      };
+      for (const e of commit.events) add(e.workspaceId, e.profileId);
+      for (const m of commit.merges) { add(m.workspaceId, m.from); add(m.workspaceId, m.to); }
+      for (const t of commit.traits) if (t.entityType === 'profile') add(t.workspaceId, t.entityId);
+      for (const l of this.committedListeners) l(touched);
+    }
+  }
+
+  private readonly committedListeners: Array<(touched: Map<string, Set<string>>) => void> = [];
+  /** Called after every durable commit with the profiles it touched, per workspace (segment updates). */
+  onCommitted(listener: (touched: Map<string, Set<string>>) => void): void {
+    this.committedListeners.push(listener);
   }
 
   /** Resolve identities in arrival order and build the rows of one commit (updates the in-memory graph). */
@@ -309,7 +327,7 @@ export class IngestService {
         for (const d of res.dropped) {
           commit.drops.push({ workspaceId: p.workspaceId, messageId, type: d.identifier.type, value: d.identifier.value, reason: d.reason, at: p.receivedAt });
         }
-        commit.events.push({ profileId, prepared });
+        commit.events.push({ workspaceId: p.workspaceId, profileId, prepared });
         if (msg.type === 'identify' || msg.type === 'group') {
           const entityType = msg.type === 'identify' ? 'profile' : 'group';
           const entityId = msg.type === 'identify' ? profileId : msg.groupId ?? '';

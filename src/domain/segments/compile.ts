@@ -24,6 +24,10 @@ export interface CompileInput {
   computed: ComputedTraitDefinition[];
   /** Restrict to these profiles (incremental recomputation). */
   profileIds?: string[] | undefined;
+  /** Segments referenced by the above but not evaluated themselves (inlined where used). */
+  references?: Array<{ key: string; condition: Condition }> | undefined;
+  /** 'rows' (default): one row per profile; 'counts': one row, `profiles` and the member count per segment. */
+  output?: 'rows' | 'counts' | undefined;
 }
 
 export interface CompiledQuery {
@@ -52,6 +56,30 @@ export function compileWorkspace(d: Dialect, input: CompileInput): CompiledQuery
   return new Compiler(d, input).compile();
 }
 
+export interface ExplainPlanNode {
+  /** Pre-order index; columns n_<i> (holds) and v_<i> (the evaluated value as text, leaves only). */
+  index: number;
+  depth: number;
+  condition: Condition;
+}
+
+/**
+ * Explain: every node of a condition tree as its own boolean column, and each leaf's evaluated value
+ * (a count, a sum, a time, a trait's JSON) beside it, for one profile — the same compiler as
+ * membership, so the explanation cannot disagree with it.
+ */
+export function compileExplain(d: Dialect, input: Omit<CompileInput, 'segments' | 'output'> & { condition: Condition; profileId: string }): { query: CompiledQuery; nodes: ExplainPlanNode[] } {
+  const nodes: ExplainPlanNode[] = [];
+  const walk = (c: Condition, depth: number) => {
+    nodes.push({ index: nodes.length, depth, condition: c });
+    if (c.type === 'and' || c.type === 'or') c.conditions.forEach((x) => walk(x, depth + 1));
+    else if (c.type === 'not') walk(c.condition, depth + 1);
+  };
+  walk(input.condition, 0);
+  const compiler = new Compiler(d, { ...input, profileIds: [input.profileId], segments: nodes.map((n) => ({ key: `n_${n.index}`, condition: n.condition })) });
+  return { query: compiler.compile(nodes.map((n) => compiler.leafValue(n.condition))), nodes };
+}
+
 class Compiler {
   private readonly p: Params;
   private readonly aggs = new Map<string, string>();
@@ -66,11 +94,11 @@ class Compiler {
 
   constructor(private readonly d: Dialect, private readonly input: CompileInput) {
     this.p = new Params(d);
-    this.segmentsByKey = new Map(input.segments.map((s) => [s.key, s.condition]));
+    this.segmentsByKey = new Map([...(input.references ?? []), ...input.segments].map((s) => [s.key, s.condition]));
     this.computedByKey = new Map(input.computed.map((c) => [c.key, c]));
   }
 
-  compile(): CompiledQuery {
+  compile(extraValues: Array<string | null> = []): CompiledQuery {
     const { d, p, input } = this;
     const ws = p.str(input.workspaceId);
     const now = p.int(input.now);
@@ -111,8 +139,12 @@ class Compiler {
       this.scoreCols.size ? 'LEFT JOIN sc ON sc.pid = base.pid' : '',
       ...this.joins,
     ].filter(Boolean);
-    const cols = ['base.pid AS pid', ...segCols.map((s) => `coalesce(${s.expr}, false) AS ${s.column}`), ...compCols.map((c) => `${c.expr} AS ${c.column}`)];
-    const sql = `WITH ${parts.join(',\n')}\nSELECT ${cols.join(',\n  ')}\nFROM base ${joins.join(' ')}\nORDER BY base.pid${d.selectSuffix}`;
+    const counts = input.output === 'counts';
+    const cols = counts
+      ? ['count(*) AS profiles', ...segCols.map((s) => `sum(CASE WHEN coalesce(${s.expr}, false) THEN 1 ELSE 0 END) AS ${s.column}`)]
+      : ['base.pid AS pid', ...segCols.map((s) => `coalesce(${s.expr}, false) AS ${s.column}`), ...compCols.map((c) => `${c.expr} AS ${c.column}`),
+        ...extraValues.map((v, i) => `${v === null ? 'NULL' : d.toText(v)} AS v_${i}`)];
+    const sql = `WITH ${parts.join(',\n')}\nSELECT ${cols.join(',\n  ')}\nFROM base ${joins.join(' ')}${counts ? '' : '\nORDER BY base.pid'}${d.selectSuffix}`;
     return {
       sql, params: p.list,
       segmentColumns: segCols.map(({ key, column }) => ({ key, column })),
@@ -228,6 +260,28 @@ class Compiler {
           : `(${md} >= ${p.int(r.start)} OR ${md} <= ${p.int(r.end)})`;
         return f(`CASE WHEN ${md} = 229 THEN ${p.bind(r.feb29, 'bool')} ELSE ${inRange} END`);
       }
+    }
+  }
+
+  /** The value a leaf compares (for explain), as an SQL expression; null for and / or / not. */
+  leafValue(c: Condition): string | null {
+    const { d, p } = this;
+    switch (c.type) {
+      case 'and': case 'or': case 'not': return null;
+      case 'trait': return d.jsonRaw(p, this.traitCol(c.trait), []);
+      case 'event': return `coalesce(${this.aggregate('count', '', this.selector(c, c.window))}, 0)`;
+      case 'aggregate': return this.aggregateValue(c.fn, c.path, c, c.window);
+      case 'first_performed': return this.aggregate('min', 'ts', this.selector(c, c.window));
+      case 'last_performed': return this.aggregate('max', 'ts', this.selector(c, c.window));
+      case 'last_value': return this.latestRaw(c.path, c, c.window, 'last');
+      case 'sequence': return null;
+      case 'computed_trait': {
+        const def = this.computedByKey.get(c.key);
+        return def ? this.computedValue(def) : null;
+      }
+      case 'score': return this.scoreCol(c.model);
+      case 'segment': case 'consent': return null;
+      case 'bucket': return d.md5Bucket(d.concat(p.str(`${c.salt}:`), 'base.pid'));
     }
   }
 

@@ -3,6 +3,9 @@
  * connection, serialised, with the appender inside a transaction (a group commit is one transaction,
  * durable in DuckDB's WAL when COMMIT returns); reads use a second connection and see committed data.
  */
+import { Serial } from './serial.js';
+import { DuckDBSegmentStore } from './segment-store.js';
+import type { SegmentStorage } from '../../ports/segments.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,15 +68,6 @@ function parseJson(v: unknown): unknown {
   }
 }
 
-/** A small promise-chain mutex: DuckDB allows one open transaction per connection. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 export interface DuckDBEngineOptions {
   /** Folder of the database; ':memory:' for a throw-away in-memory database (tests). */
@@ -88,13 +82,16 @@ export class DuckDBEngine implements StoragePort {
   readonly engine = 'duckdb';
   private readonly writeLock = new Serial();
   private stagingSeq = 0;
+  readonly segments: SegmentStorage;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
     private readonly stagingDir: string,
-  ) {}
+  ) {
+    this.segments = new DuckDBSegmentStore(writer, reader, this.writeLock);
+  }
 
   static async open(opts: DuckDBEngineOptions): Promise<DuckDBEngine> {
     let path = ':memory:';

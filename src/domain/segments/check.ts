@@ -1,0 +1,84 @@
+/**
+ * Checks of a segment condition beyond its schema: referenced segments and computed traits exist,
+ * segment references form no cycle, date ranges are ordered, bucket ranges are not empty. Every
+ * problem is a diagnostic with a stable code, a message and a JSON pointer.
+ */
+import type { z } from 'zod';
+import type { Condition, Diagnostic, Window } from './ast.js';
+
+export interface ReferenceContext {
+  /** Active segments of the workspace by key. */
+  segments: ReadonlyMap<string, Condition>;
+  /** Active computed trait keys. */
+  computed: ReadonlySet<string>;
+  /** The key of the segment being defined (a reference to it is a cycle). */
+  selfKey?: string | undefined;
+}
+
+/** zod issues as diagnostics with a JSON pointer. */
+export function schemaDiagnostics(err: z.ZodError): Diagnostic[] {
+  return err.issues.map((i) => ({
+    code: 'schema.invalid', severity: 'error' as const,
+    pointer: '/' + i.path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/'),
+    message: i.message,
+  }));
+}
+
+function windowProblem(w: Window | undefined): string | undefined {
+  if (w?.type === 'between' && Date.parse(w.from) >= Date.parse(w.to)) return `window "between ${w.from} and ${w.to}" is empty: from must be before to`;
+  return undefined;
+}
+
+export function checkReferences(c: Condition, ctx: ReferenceContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const err = (pointer: string, code: string, message: string) => out.push({ code, message, pointer, severity: 'error' });
+
+  /** Segments reachable from a key, for cycle detection. */
+  const reaches = (from: Condition, target: string, seen: Set<string>): boolean => {
+    const refs: string[] = [];
+    const collect = (x: Condition) => {
+      if (x.type === 'and' || x.type === 'or') x.conditions.forEach(collect);
+      else if (x.type === 'not') collect(x.condition);
+      else if (x.type === 'segment') refs.push(x.segment);
+    };
+    collect(from);
+    for (const r of refs) {
+      if (r === target) return true;
+      if (seen.has(r)) continue;
+      seen.add(r);
+      const next = ctx.segments.get(r);
+      if (next && reaches(next, target, seen)) return true;
+    }
+    return false;
+  };
+
+  const walk = (x: Condition, ptr: string): void => {
+    switch (x.type) {
+      case 'and': case 'or': x.conditions.forEach((y, i) => walk(y, `${ptr}/conditions/${i}`)); return;
+      case 'not': walk(x.condition, `${ptr}/condition`); return;
+      case 'segment': {
+        if (x.segment === ctx.selfKey) return void err(`${ptr}/segment`, 'segment.cycle', `segment '${x.segment}' cannot contain itself`);
+        const target = ctx.segments.get(x.segment);
+        if (!target) return void err(`${ptr}/segment`, 'segment.unknown', `no active segment '${x.segment}'`);
+        if (ctx.selfKey && reaches(target, ctx.selfKey, new Set())) err(`${ptr}/segment`, 'segment.cycle', `segment '${x.segment}' refers back to '${ctx.selfKey}': segment references must not form a cycle`);
+        return;
+      }
+      case 'computed_trait':
+        if (!ctx.computed.has(x.key)) err(`${ptr}/key`, 'computed.unknown', `no computed trait '${x.key}'`);
+        return;
+      case 'bucket':
+        if (x.from >= x.to) err(ptr, 'bucket.empty', `bucket range ${x.from}..${x.to} is empty: from must be below to (buckets 0-99)`);
+        return;
+      case 'last_value':
+        if (x.path.startsWith('products.')) err(`${ptr}/path`, 'path.line_item', 'last_value reads one value: use a properties. or context. path (line items have several)');
+        break;
+      default: break;
+    }
+    if ('window' in x) {
+      const w = windowProblem(x.window);
+      if (w) err(`${ptr}/window`, 'window.empty', w);
+    }
+  };
+  walk(c, '');
+  return out;
+}

@@ -1,0 +1,199 @@
+/**
+ * Segment storage on DuckDB. `evaluate` materialises the compiled workspace plan into a temporary
+ * table on the writer connection and derives entries, exits, memberships, computed values and sizes
+ * with set operations in SQL, in one transaction: membership rows never cross into JavaScript.
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { listValue } from '@duckdb/node-api';
+import { quoteIdent } from '../../domain/sql/identifiers.js';
+import type { CompiledQuery } from '../../domain/segments/compile.js';
+import type {
+  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage,
+} from '../../ports/segments.js';
+import { toDuckParams } from './params.js';
+import type { Serial } from './serial.js';
+
+type Row = Record<string, unknown>;
+const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
+const TS = (p: string) => `make_timestamptz(${p}::BIGINT)`;
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(v ?? 0));
+
+export class DuckDBSegmentStore implements SegmentStorage {
+  readonly dialect = 'duckdb';
+  constructor(private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: Serial) {}
+
+  private async all(sql: string, params: DuckDBValue[] = [], conn = this.reader): Promise<Row[]> {
+    const r = await conn.runAndReadAll(sql, params);
+    return r.getRowObjectsJS() as Row[];
+  }
+
+  async insertDefinition(v: DefinitionVersion): Promise<void> {
+    await this.lock.run(() => this.writer.run(
+      `INSERT INTO segment_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${TS('$9')})`,
+      [v.workspaceId, v.kind, v.key, v.version, v.name, v.description, v.definition, v.status, ts(v.createdAt)],
+    ));
+  }
+
+  async definitions(workspaceId: string, kind: DefinitionKind): Promise<DefinitionVersion[]> {
+    const rows = await this.all(
+      `SELECT workspace_id, kind, key, version, name, description, CAST(definition AS VARCHAR) AS definition, status, epoch_ms(created_at) AS created_at
+       FROM segment_versions WHERE workspace_id = $1 AND kind = $2 ORDER BY key, version`, [workspaceId, kind]);
+    return rows.map((r) => ({
+      workspaceId: String(r['workspace_id']), kind: r['kind'] as DefinitionKind, key: String(r['key']), version: num(r['version']),
+      name: String(r['name']), description: r['description'] === null ? null : String(r['description']), definition: String(r['definition']),
+      status: r['status'] === 'archived' ? 'archived' : 'active', createdAt: num(r['created_at']),
+    }));
+  }
+
+  async query(q: CompiledQuery): Promise<Row[]> {
+    return this.all(q.sql, toDuckParams(q.params));
+  }
+
+  async evaluate(q: CompiledQuery, t: EvaluationTarget): Promise<EvaluationOutcome> {
+    return this.lock.run(async () => {
+      const w = this.writer;
+      const restrict = t.profileIds ? listValue(t.profileIds) : null;
+      const now = ts(t.now);
+      await w.run('BEGIN TRANSACTION');
+      try {
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
+        const scope = restrict ? 'AND list_contains($3, m.profile_id)' : '';
+        const out: EvaluationOutcome['segments'] = [];
+        for (const s of t.segments) {
+          const col = quoteIdent(s.column);
+          const base: DuckDBValue[] = [t.workspaceId, s.key];
+          const withRestrict = restrict ? [...base, restrict] : base;
+          // exits: members in scope that the plan no longer selects (or that no longer exist: merged away)
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT m.profile_id FROM memberships m
+            WHERE m.workspace_id = $1 AND m.segment_key = $2 ${scope}
+              AND m.profile_id NOT IN (SELECT pid FROM seg_eval WHERE ${col})`, withRestrict);
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT e.pid AS profile_id FROM seg_eval e
+            WHERE e.${col} AND e.pid NOT IN (SELECT profile_id FROM memberships WHERE workspace_id = $1 AND segment_key = $2)`, base);
+          const counts = await this.all(`SELECT (SELECT count(*) FROM seg_enter) AS entered, (SELECT count(*) FROM seg_exit) AS exited`, [], w);
+          await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
+            SELECT $1, $2, profile_id, 'exited', ${TS('$3')}, $4 FROM seg_exit ORDER BY profile_id`, [...base, now, s.version]);
+          await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
+            SELECT $1, $2, profile_id, 'entered', ${TS('$3')}, $4 FROM seg_enter ORDER BY profile_id`, [...base, now, s.version]);
+          await w.run(`DELETE FROM memberships WHERE workspace_id = $1 AND segment_key = $2 AND profile_id IN (SELECT profile_id FROM seg_exit)`, base);
+          await w.run(`INSERT INTO memberships SELECT $1, $2, profile_id, ${TS('$3')}, $4 FROM seg_enter`, [...base, now, s.version]);
+          const size = await this.all(`SELECT count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key = $2`, base, w);
+          const members = num(size[0]?.['n']);
+          await w.run(`INSERT OR REPLACE INTO segment_sizes VALUES ($1, $2, CAST(${TS('$3')} AS DATE), $4)`, [...base, now, members]);
+          out.push({ key: s.key, members, entered: num(counts[0]?.['entered']), exited: num(counts[0]?.['exited']) });
+        }
+        for (const a of t.archived ?? []) {
+          const base: DuckDBValue[] = [t.workspaceId, a.key];
+          await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
+            SELECT $1, $2, profile_id, 'exited', ${TS('$3')}, $4 FROM memberships WHERE workspace_id = $1 AND segment_key = $2 ORDER BY profile_id`, [...base, now, a.version]);
+          await w.run('DELETE FROM memberships WHERE workspace_id = $1 AND segment_key = $2', base);
+        }
+        for (const c of t.computed) {
+          const col = quoteIdent(c.column);
+          const base: DuckDBValue[] = [t.workspaceId, c.key];
+          await w.run(`DELETE FROM computed_values m WHERE workspace_id = $1 AND key = $2 ${scope}`, restrict ? [...base, restrict] : base);
+          const value = c.numeric ? `CAST(to_json(${col}) AS JSON)` : `CAST(${col} AS JSON)`;
+          await w.run(`INSERT INTO computed_values SELECT $1, $2, pid, ${value}, ${TS('$3')} FROM seg_eval WHERE ${col} IS NOT NULL`, [...base, now]);
+        }
+        const profiles = await this.all('SELECT count(*) AS n FROM seg_eval', [], w);
+        const events = await this.all(
+          `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND list_contains($2, profile_id)' : ''}`,
+          restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
+        await w.run('DROP TABLE IF EXISTS seg_eval');
+        await w.run('COMMIT');
+        return { profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']), segments: out };
+      } catch (err) {
+        await w.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async insertRuns(runs: RunRecord[]): Promise<void> {
+    if (runs.length === 0) return;
+    await this.lock.run(async () => {
+      for (const r of runs) {
+        await this.writer.run(`INSERT INTO segment_runs VALUES ($1, $2, $3, $4, $5, ${TS('$6')}, $7, $8, $9, $10, $11, $12)`, [
+          r.workspaceId, r.kind, r.key, r.version, r.mode, ts(r.startedAt), r.durationMs, BigInt(r.rowsRead),
+          r.members === null ? null : BigInt(r.members), r.entered === null ? null : BigInt(r.entered), r.exited === null ? null : BigInt(r.exited), r.error,
+        ]);
+      }
+    });
+  }
+
+  async lastRuns(workspaceId: string): Promise<RunRecord[]> {
+    const rows = await this.all(`SELECT workspace_id, kind, key, arg_max(version, started_at) AS version, arg_max(mode, started_at) AS mode,
+        epoch_ms(max(started_at)) AS started_at, arg_max(duration_ms, started_at) AS duration_ms, arg_max(rows_read, started_at) AS rows_read,
+        arg_max(members, started_at) AS members, arg_max(entered, started_at) AS entered, arg_max(exited, started_at) AS exited,
+        arg_max(coalesce(error, ''), started_at) AS error
+      FROM segment_runs WHERE workspace_id = $1 AND mode <> 'estimate' GROUP BY workspace_id, kind, key`, [workspaceId]);
+    return rows.map((r) => ({
+      workspaceId, kind: r['kind'] as DefinitionKind, key: String(r['key']), version: num(r['version']), mode: r['mode'] as RunRecord['mode'],
+      startedAt: num(r['started_at']), durationMs: num(r['duration_ms']), rowsRead: num(r['rows_read']),
+      members: r['members'] === null ? null : num(r['members']), entered: r['entered'] === null ? null : num(r['entered']),
+      exited: r['exited'] === null ? null : num(r['exited']), error: r['error'] ? String(r['error']) : null,
+    }));
+  }
+
+  async members(workspaceId: string, key: string, limit: number, offset: number) {
+    const rows = await this.all(`SELECT profile_id, epoch_ms(entered_at) AS entered_at, version FROM memberships
+      WHERE workspace_id = $1 AND segment_key = $2 ORDER BY profile_id LIMIT $3 OFFSET $4`, [workspaceId, key, limit, offset]);
+    return rows.map((r) => ({ profileId: String(r['profile_id']), enteredAt: num(r['entered_at']), version: num(r['version']) }));
+  }
+
+  async memberCounts(workspaceId: string): Promise<Map<string, number>> {
+    const rows = await this.all('SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 GROUP BY segment_key', [workspaceId]);
+    return new Map(rows.map((r) => [String(r['segment_key']), num(r['n'])]));
+  }
+
+  async isMember(workspaceId: string, key: string, profileId: string): Promise<boolean> {
+    const rows = await this.all('SELECT 1 FROM memberships WHERE workspace_id = $1 AND segment_key = $2 AND profile_id = $3', [workspaceId, key, profileId]);
+    return rows.length > 0;
+  }
+
+  async profileSegments(workspaceId: string, profileId: string) {
+    const rows = await this.all(`SELECT segment_key, epoch_ms(entered_at) AS entered_at FROM memberships WHERE workspace_id = $1 AND profile_id = $2 ORDER BY segment_key`, [workspaceId, profileId]);
+    return rows.map((r) => ({ key: String(r['segment_key']), enteredAt: num(r['entered_at']) }));
+  }
+
+  private static change(r: Row): MembershipChange {
+    return { seq: num(r['seq']), segmentKey: String(r['segment_key']), profileId: String(r['profile_id']), change: r['change'] === 'exited' ? 'exited' : 'entered', at: num(r['at']), version: num(r['version']) };
+  }
+
+  async changesSince(workspaceId: string, cursor: number, limit: number, key?: string): Promise<MembershipChange[]> {
+    const rows = await this.all(`SELECT seq, segment_key, profile_id, change, epoch_ms(changed_at) AS at, version FROM membership_history
+      WHERE workspace_id = $1 AND seq > $2 ${key ? 'AND segment_key = $4' : ''} ORDER BY seq LIMIT $3`,
+    key ? [workspaceId, BigInt(cursor), limit, key] : [workspaceId, BigInt(cursor), limit]);
+    return rows.map(DuckDBSegmentStore.change);
+  }
+
+  async profileHistory(workspaceId: string, profileId: string): Promise<MembershipChange[]> {
+    const rows = await this.all(`SELECT seq, segment_key, profile_id, change, epoch_ms(changed_at) AS at, version FROM membership_history
+      WHERE workspace_id = $1 AND profile_id = $2 ORDER BY seq`, [workspaceId, profileId]);
+    return rows.map(DuckDBSegmentStore.change);
+  }
+
+  async overlap(workspaceId: string, keys: string[]) {
+    const rows = await this.all(`SELECT a.segment_key AS a, b.segment_key AS b, count(*) AS both
+      FROM memberships a JOIN memberships b ON a.workspace_id = b.workspace_id AND a.profile_id = b.profile_id
+      WHERE a.workspace_id = $1 AND list_contains($2, a.segment_key) AND list_contains($2, b.segment_key)
+      GROUP BY ALL`, [workspaceId, listValue(keys)]);
+    return rows.map((r) => ({ a: String(r['a']), b: String(r['b']), both: num(r['both']) }));
+  }
+
+  async sizes(workspaceId: string, key: string) {
+    const rows = await this.all(`SELECT CAST(day AS VARCHAR) AS day, members FROM segment_sizes WHERE workspace_id = $1 AND segment_key = $2 ORDER BY day`, [workspaceId, key]);
+    return rows.map((r) => ({ day: String(r['day']), members: num(r['members']) }));
+  }
+
+  async computedValues(workspaceId: string, profileId: string) {
+    const rows = await this.all(`SELECT key, CAST(value AS VARCHAR) AS value, epoch_ms(computed_at) AS computed_at FROM computed_values
+      WHERE workspace_id = $1 AND profile_id = $2 ORDER BY key`, [workspaceId, profileId]);
+    return rows.map((r) => ({ key: String(r['key']), value: JSON.parse(String(r['value'])) as unknown, computedAt: num(r['computed_at']) }));
+  }
+
+  async profileCount(workspaceId: string): Promise<number> {
+    const rows = await this.all('SELECT count(*) AS n FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL', [workspaceId]);
+    return num(rows[0]?.['n']);
+  }
+}
+

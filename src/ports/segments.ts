@@ -1,0 +1,85 @@
+/**
+ * The segment storage port: definitions with versions, evaluation of a compiled workspace plan into
+ * memberships (entries and exits recorded as history), computed trait values, runs and sizes.
+ * The engine applies a plan inside the database (no membership rows cross into the process).
+ */
+import type { CompiledQuery } from '../domain/segments/compile.js';
+
+export type DefinitionKind = 'segment' | 'computed_trait';
+
+export interface DefinitionVersion {
+  workspaceId: string;
+  kind: DefinitionKind;
+  key: string;
+  version: number;
+  name: string;
+  description: string | null;
+  /** JSON text of the definition (a condition, or a computed trait definition). */
+  definition: string;
+  status: 'active' | 'archived';
+  createdAt: number;
+}
+
+export interface EvaluationTarget {
+  workspaceId: string;
+  now: number;
+  /** Only these profiles were evaluated (incremental); memberships of others are left alone. */
+  profileIds?: string[] | undefined;
+  segments: Array<{ key: string; version: number; column: string }>;
+  computed: Array<{ key: string; column: string; numeric: boolean }>;
+  /** Archived segments whose remaining members exit now. */
+  archived?: Array<{ key: string; version: number }> | undefined;
+}
+
+export interface EvaluationOutcome {
+  profilesEvaluated: number;
+  eventsRead: number;
+  segments: Array<{ key: string; members: number; entered: number; exited: number }>;
+}
+
+export interface RunRecord {
+  workspaceId: string;
+  kind: DefinitionKind;
+  key: string;
+  version: number;
+  mode: 'full' | 'incremental' | 'estimate';
+  startedAt: number;
+  durationMs: number;
+  rowsRead: number;
+  members: number | null;
+  entered: number | null;
+  exited: number | null;
+  error: string | null;
+}
+
+export interface MembershipChange {
+  seq: number;
+  segmentKey: string;
+  profileId: string;
+  change: 'entered' | 'exited';
+  at: number;
+  version: number;
+}
+
+export interface SegmentStorage {
+  readonly dialect: 'duckdb' | 'clickhouse';
+  insertDefinition(v: DefinitionVersion): Promise<void>;
+  /** Every version of every definition of a kind (oldest first). */
+  definitions(workspaceId: string, kind: DefinitionKind): Promise<DefinitionVersion[]>;
+  /** Run a compiled plan and apply it: memberships, history, computed values, today's sizes. */
+  evaluate(q: CompiledQuery, target: EvaluationTarget): Promise<EvaluationOutcome>;
+  /** Run a compiled plan and read its rows (estimates and one-profile checks). */
+  query(q: CompiledQuery): Promise<Array<Record<string, unknown>>>;
+  insertRuns(runs: RunRecord[]): Promise<void>;
+  lastRuns(workspaceId: string): Promise<RunRecord[]>;
+  members(workspaceId: string, key: string, limit: number, offset: number): Promise<Array<{ profileId: string; enteredAt: number; version: number }>>;
+  memberCounts(workspaceId: string): Promise<Map<string, number>>;
+  isMember(workspaceId: string, key: string, profileId: string): Promise<boolean>;
+  profileSegments(workspaceId: string, profileId: string): Promise<Array<{ key: string; enteredAt: number }>>;
+  changesSince(workspaceId: string, cursor: number, limit: number, key?: string): Promise<MembershipChange[]>;
+  profileHistory(workspaceId: string, profileId: string): Promise<MembershipChange[]>;
+  overlap(workspaceId: string, keys: string[]): Promise<Array<{ a: string; b: string; both: number }>>;
+  sizes(workspaceId: string, key: string): Promise<Array<{ day: string; members: number }>>;
+  computedValues(workspaceId: string, profileId: string): Promise<Array<{ key: string; value: unknown; computedAt: number }>>;
+  profileCount(workspaceId: string): Promise<number>;
+}

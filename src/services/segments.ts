@@ -1,0 +1,405 @@
+/**
+ * Segments and computed traits of a workspace: definitions with versions, computation (full and
+ * incremental, always all of a workspace's definitions in one shared statement), memberships with
+ * history, size estimates, overlap, sizes over time, the small-segment guard, and explain.
+ */
+import { InputError } from '../domain/errors.js';
+import {
+  ComputedTraitSchema, ConditionSchema, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
+} from '../domain/segments/ast.js';
+import { checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
+import { compileExplain, compileWorkspace } from '../domain/segments/compile.js';
+import { describe, describeValue } from '../domain/segments/describe.js';
+import { DIALECTS } from '../domain/sql/dialects.js';
+import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord } from '../ports/segments.js';
+import type { StoragePort } from '../ports/storage.js';
+
+export interface SegmentView {
+  key: string;
+  name: string;
+  description: string | null;
+  version: number;
+  status: 'active' | 'archived';
+  condition: Condition;
+  members: number;
+  lastComputed: { at: string; durationMs: number; rowsRead: number; mode: string; entered: number | null; exited: number | null } | null;
+  error: string | null;
+  /** True when the memberships do not reflect the current definition and recent data. */
+  stale: boolean;
+  staleReason: string | null;
+}
+
+export interface ExplainNode { label: string; holds: boolean; value?: string; children?: ExplainNode[] }
+export interface ExplainView {
+  segment: string;
+  version: number;
+  profileId: string;
+  at: string;
+  /** Whether the condition holds now. */
+  holds: boolean;
+  /** Whether the stored membership says so (differs only until the next computation). */
+  member: boolean;
+  tree: ExplainNode;
+}
+
+export interface SegmentsConfig {
+  /** Memberships older than this (no successful run since) are flagged stale. */
+  staleAfterMs: number;
+  /** Full recomputation period (expiring windows without new events). */
+  refreshMs: number;
+  /** The guard: segments smaller than this get a warning. */
+  minSize: number;
+}
+
+export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100 };
+
+const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
+
+function fail(diags: Diagnostic[]): never {
+  const first = diags[0];
+  const err = new InputError(first?.code ?? 'segment.invalid', diags.map((d) => `${d.pointer ? d.pointer + ': ' : ''}${d.message}`).join('; '));
+  throw Object.assign(err, { diagnostics: diags });
+}
+
+export class SegmentService {
+  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly pending = new Map<string, Set<string> | 'all'>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Latency of the last incremental runs (ms from commit to membership written), for metrics and benches. */
+  readonly metrics = { incrementalRuns: 0, fullRuns: 0, lastIncrementalMs: 0, failures: 0 };
+
+  constructor(private readonly store: StoragePort, readonly config: SegmentsConfig = DEFAULT_SEGMENTS_CONFIG, private readonly clock: () => number = Date.now) {}
+
+  // ---- definitions -------------------------------------------------------------------------------
+
+  private async versions(ws: string, kind: 'segment' | 'computed_trait'): Promise<Map<string, DefinitionVersion[]>> {
+    const out = new Map<string, DefinitionVersion[]>();
+    for (const v of await this.store.segments.definitions(ws, kind)) {
+      const list = out.get(v.key) ?? [];
+      list.push(v);
+      out.set(v.key, list);
+    }
+    return out;
+  }
+
+  private async current(ws: string, kind: 'segment' | 'computed_trait'): Promise<DefinitionVersion[]> {
+    return [...(await this.versions(ws, kind)).values()].map((l) => l[l.length - 1] as DefinitionVersion);
+  }
+
+  /** Validate a condition against the schema and the workspace (known segments and traits, no cycles). */
+  async check(ws: string, condition: unknown, selfKey?: string): Promise<{ condition?: Condition; diagnostics: Diagnostic[] }> {
+    const parsed = ConditionSchema.safeParse(condition);
+    if (!parsed.success) return { diagnostics: schemaDiagnostics(parsed.error) };
+    const segs = await this.current(ws, 'segment');
+    const comps = await this.current(ws, 'computed_trait');
+    const defs = new Map(segs.filter((s) => s.status === 'active').map((s) => [s.key, JSON.parse(s.definition) as Condition]));
+    const diagnostics = checkReferences(parsed.data, { segments: defs, computed: new Set(comps.filter((c) => c.status === 'active').map((c) => c.key)), selfKey });
+    return diagnostics.some((d) => d.severity === 'error') ? { diagnostics } : { condition: parsed.data, diagnostics };
+  }
+
+  async create(ws: string, input: { key: string; name?: string; description?: string; condition: unknown }): Promise<SegmentView> {
+    if (!SEGMENT_KEY.test(input.key)) throw new InputError('segment.key', `segment key '${input.key}' must be lower-case letters, digits and _, starting with a letter (at most 63)`);
+    const existing = (await this.versions(ws, 'segment')).get(input.key);
+    if (existing) throw new InputError('segment.exists', `segment '${input.key}' exists already (version ${existing.length}); edit it instead`);
+    const { condition, diagnostics } = await this.check(ws, input.condition, input.key);
+    if (!condition) fail(diagnostics);
+    await this.store.segments.insertDefinition({
+      workspaceId: ws, kind: 'segment', key: input.key, version: 1, name: input.name ?? input.key, description: input.description ?? null,
+      definition: JSON.stringify(condition), status: 'active', createdAt: this.clock(),
+    });
+    await this.computeNow(ws);
+    return this.get(ws, input.key);
+  }
+
+  async update(ws: string, key: string, input: { name?: string; description?: string; condition?: unknown }): Promise<SegmentView> {
+    const list = (await this.versions(ws, 'segment')).get(key);
+    const last = list?.[list.length - 1];
+    if (!last) throw new InputError('not_found', `no segment '${key}'`);
+    let definition = last.definition;
+    if (input.condition !== undefined) {
+      const { condition, diagnostics } = await this.check(ws, input.condition, key);
+      if (!condition) fail(diagnostics);
+      definition = JSON.stringify(condition);
+    }
+    await this.store.segments.insertDefinition({
+      ...last, version: last.version + 1, name: input.name ?? last.name, description: input.description ?? last.description,
+      definition, status: 'active', createdAt: this.clock(),
+    });
+    await this.computeNow(ws);
+    return this.get(ws, key);
+  }
+
+  async archive(ws: string, key: string): Promise<SegmentView> {
+    const list = (await this.versions(ws, 'segment')).get(key);
+    const last = list?.[list.length - 1];
+    if (!last) throw new InputError('not_found', `no segment '${key}'`);
+    const users = (await this.current(ws, 'segment')).filter((s) => s.status === 'active' && s.key !== key && s.definition.includes(`"segment":${JSON.stringify(key)}`));
+    if (users.length) throw new InputError('segment.in_use', `segment '${key}' is used by ${users.map((u) => `'${u.key}'`).join(', ')}; change those first`);
+    await this.store.segments.insertDefinition({ ...last, version: last.version + 1, status: 'archived', createdAt: this.clock() });
+    await this.computeNow(ws);
+    return this.get(ws, key);
+  }
+
+  async history(ws: string, key: string): Promise<Array<{ version: number; name: string; status: string; condition: Condition; createdAt: string }>> {
+    const list = (await this.versions(ws, 'segment')).get(key);
+    if (!list) throw new InputError('not_found', `no segment '${key}'`);
+    return list.map((v) => ({ version: v.version, name: v.name, status: v.status, condition: JSON.parse(v.definition) as Condition, createdAt: new Date(v.createdAt).toISOString() }));
+  }
+
+  async list(ws: string, opts: { includeArchived?: boolean } = {}): Promise<SegmentView[]> {
+    const [segs, counts, runs] = await Promise.all([this.current(ws, 'segment'), this.store.segments.memberCounts(ws), this.store.segments.lastRuns(ws)]);
+    const runByKey = new Map(runs.filter((r) => r.kind === 'segment').map((r) => [r.key, r]));
+    return segs.filter((s) => opts.includeArchived || s.status === 'active').map((s) => this.view(s, counts.get(s.key) ?? 0, runByKey.get(s.key)));
+  }
+
+  async get(ws: string, key: string): Promise<SegmentView> {
+    const found = (await this.list(ws, { includeArchived: true })).find((s) => s.key === key);
+    if (!found) throw new InputError('not_found', `no segment '${key}'`);
+    return found;
+  }
+
+  private view(s: DefinitionVersion, members: number, run: RunRecord | undefined): SegmentView {
+    let staleReason: string | null = null;
+    if (s.status === 'active') {
+      if (!run) staleReason = 'never computed';
+      else if (run.error) staleReason = `last computation failed: ${run.error}`;
+      else if (run.version !== s.version) staleReason = `memberships are of version ${run.version}, the definition is version ${s.version}`;
+      else if (this.clock() - run.startedAt > this.config.staleAfterMs) staleReason = `last computed ${Math.round((this.clock() - run.startedAt) / 1000)} s ago`;
+    }
+    return {
+      key: s.key, name: s.name, description: s.description, version: s.version, status: s.status, condition: JSON.parse(s.definition) as Condition,
+      members: s.status === 'active' ? members : 0,
+      lastComputed: run ? { at: new Date(run.startedAt).toISOString(), durationMs: run.durationMs, rowsRead: run.rowsRead, mode: run.mode, entered: run.entered, exited: run.exited } : null,
+      error: run?.error ?? null, stale: staleReason !== null, staleReason,
+    };
+  }
+
+  // ---- computed traits ---------------------------------------------------------------------------
+
+  async createComputedTrait(ws: string, input: unknown): Promise<ComputedTraitDefinition> {
+    const parsed = ComputedTraitSchema.safeParse(input);
+    if (!parsed.success) fail(schemaDiagnostics(parsed.error));
+    const def = parsed.data as ComputedTraitDefinition;
+    if (def.kind !== 'count' && def.kind !== 'days_since_last' && def.kind !== 'days_since_first' && !def.path) {
+      throw new InputError('computed.path', `a '${def.kind}' computed trait needs a path (e.g. properties.revenue)`);
+    }
+    const existing = (await this.versions(ws, 'computed_trait')).get(def.key);
+    const last = existing?.[existing.length - 1];
+    await this.store.segments.insertDefinition({
+      workspaceId: ws, kind: 'computed_trait', key: def.key, version: (last?.version ?? 0) + 1, name: def.key, description: null,
+      definition: JSON.stringify(def), status: 'active', createdAt: this.clock(),
+    });
+    await this.computeNow(ws);
+    return def;
+  }
+
+  async computedTraits(ws: string): Promise<ComputedTraitDefinition[]> {
+    return (await this.current(ws, 'computed_trait')).filter((c) => c.status === 'active').map((c) => JSON.parse(c.definition) as ComputedTraitDefinition);
+  }
+
+  // ---- computation -------------------------------------------------------------------------------
+
+  private async plan(ws: string, now: number, profileIds?: string[]) {
+    const all = await this.current(ws, 'segment');
+    const segs = all.filter((s) => s.status === 'active');
+    const archived = all.filter((s) => s.status === 'archived').map((s) => ({ key: s.key, version: s.version }));
+    const computed = await this.computedTraits(ws);
+    const segments = segs.map((s) => ({ key: s.key, version: s.version, condition: JSON.parse(s.definition) as Condition }));
+    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now, segments, computed, profileIds });
+    return { q, segments, computed, archived };
+  }
+
+  /**
+   * Recompute every segment and computed trait of a workspace (or only the given profiles) in one
+   * statement, and record entries, exits and a run per definition. Errors are recorded, then thrown.
+   */
+  async compute(ws: string, opts: { profileIds?: string[]; now?: number } = {}): Promise<EvaluationOutcome> {
+    const now = opts.now ?? this.clock();
+    const started = performance.now();
+    const mode = opts.profileIds ? 'incremental' : 'full';
+    const { q, segments, computed, archived } = await this.plan(ws, now, opts.profileIds);
+    const runs = (o: EvaluationOutcome | undefined, error: string | null): RunRecord[] => [
+      ...segments.map((s) => {
+        const r = o?.segments.find((x) => x.key === s.key);
+        return {
+          workspaceId: ws, kind: 'segment' as const, key: s.key, version: s.version, mode, startedAt: now, durationMs: performance.now() - started,
+          rowsRead: o?.eventsRead ?? 0, members: r?.members ?? null, entered: r?.entered ?? null, exited: r?.exited ?? null, error,
+        };
+      }),
+      ...computed.map((c) => ({
+        workspaceId: ws, kind: 'computed_trait' as const, key: c.key, version: 0, mode, startedAt: now, durationMs: performance.now() - started,
+        rowsRead: o?.eventsRead ?? 0, members: null, entered: null, exited: null, error,
+      })),
+    ] as RunRecord[];
+    if (segments.length === 0 && computed.length === 0 && archived.length === 0) return { profilesEvaluated: 0, eventsRead: 0, segments: [] };
+    let outcome: EvaluationOutcome;
+    try {
+      outcome = await this.store.segments.evaluate(q, {
+        workspaceId: ws, now, profileIds: opts.profileIds,
+        segments: q.segmentColumns.map((c) => ({ key: c.key, column: c.column, version: segments.find((s) => s.key === c.key)?.version ?? 0 })),
+        computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_KINDS.has(c.kind) })),
+        archived: opts.profileIds ? [] : archived,
+      });
+    } catch (err) {
+      this.metrics.failures++;
+      await this.store.segments.insertRuns(runs(undefined, err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err)));
+      throw err;
+    }
+    if (mode === 'full') this.metrics.fullRuns++;
+    else this.metrics.incrementalRuns++;
+    await this.store.segments.insertRuns(runs(outcome, null));
+    return outcome;
+  }
+
+  /** Compute now, one run per workspace at a time (later requests join the queue). */
+  private async computeNow(ws: string): Promise<void> {
+    this.pending.set(ws, 'all');
+    await this.drainWorkspace(ws);
+  }
+
+  /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
+  touch(touched: Map<string, Set<string>>): void {
+    for (const [ws, pids] of touched) {
+      const cur = this.pending.get(ws);
+      if (cur === 'all') continue;
+      const set = cur ?? new Set<string>();
+      for (const p of pids) set.add(p);
+      this.pending.set(ws, set);
+      void this.drainWorkspace(ws).catch(() => undefined);
+    }
+  }
+
+  private drainWorkspace(ws: string): Promise<unknown> {
+    const running = this.running.get(ws);
+    if (running) return running.then(() => (this.pending.has(ws) ? this.drainWorkspace(ws) : undefined));
+    const job = (async () => {
+      try {
+        while (this.pending.has(ws)) {
+          const what = this.pending.get(ws);
+          this.pending.delete(ws);
+          const t0 = performance.now();
+          await this.compute(ws, what === 'all' || what === undefined ? {} : { profileIds: [...what] });
+          if (what !== 'all') this.metrics.lastIncrementalMs = performance.now() - t0;
+        }
+      } finally {
+        this.running.delete(ws);
+      }
+    })();
+    this.running.set(ws, job);
+    return job;
+  }
+
+  /** Wait until queued recomputations are done (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Periodic full recomputation of every workspace with definitions: windows expire without events. */
+  startRefresh(workspaces: () => Promise<string[]>): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      void workspaces().then((list) => { for (const ws of list) { this.pending.set(ws, 'all'); void this.drainWorkspace(ws).catch(() => undefined); } });
+    }, this.config.refreshMs);
+    this.timer.unref();
+  }
+
+  stopRefresh(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Why a profile is (not) in a segment: the condition tree with each node's value and whether it
+   * holds now, computed by the same compiler as the memberships, beside the stored membership.
+   */
+  async explain(ws: string, key: string, ref: string, resolve: (ref: string) => Promise<string | undefined>): Promise<ExplainView> {
+    const seg = await this.get(ws, key);
+    const profileId = await resolve(ref);
+    if (!profileId) throw new InputError('not_found', `no profile for '${ref}'`);
+    const segs = (await this.current(ws, 'segment')).filter((s) => s.status === 'active').map((s) => ({ key: s.key, condition: JSON.parse(s.definition) as Condition }));
+    const now = this.clock();
+    const { query, nodes } = compileExplain(DIALECTS[this.store.segments.dialect], {
+      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws),
+    });
+    const row = (await this.store.segments.query(query))[0];
+    if (!row) throw new InputError('not_found', `profile '${ref}' is not an active profile of this workspace (merged into another?)`);
+    const build = (i: number): ExplainNode => {
+      const n = nodes[i] as (typeof nodes)[number];
+      const children: ExplainNode[] = [];
+      for (let j = i + 1; j < nodes.length && (nodes[j] as (typeof nodes)[number]).depth > n.depth; j++) {
+        if ((nodes[j] as (typeof nodes)[number]).depth === n.depth + 1) children.push(build(j));
+      }
+      const holds = row[`s_${i}`] === true;
+      const value = describeValue(n.condition, row[`v_${i}`]);
+      return { label: describe(n.condition), holds, ...(value !== undefined ? { value } : {}), ...(children.length ? { children } : {}) };
+    };
+    const tree = build(0);
+    const member = await this.store.segments.isMember(ws, key, profileId);
+    return { segment: key, version: seg.version, profileId, at: new Date(now).toISOString(), holds: tree.holds, member, tree };
+  }
+
+  // ---- reading -----------------------------------------------------------------------------------
+
+  /** Exact size of an unsaved definition (one counting statement over the workspace). */
+  async estimate(ws: string, condition: unknown): Promise<{ size: number; profiles: number; durationMs: number; exact: true; diagnostics: Diagnostic[] }> {
+    const checked = await this.check(ws, condition);
+    if (!checked.condition) fail(checked.diagnostics);
+    const t0 = performance.now();
+    const segs = (await this.current(ws, 'segment')).filter((s) => s.status === 'active').map((s) => ({ key: s.key, condition: JSON.parse(s.definition) as Condition }));
+    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
+      workspaceId: ws, now: this.clock(), segments: [{ key: '__estimate', condition: checked.condition }], references: segs,
+      computed: await this.computedTraits(ws), output: 'counts',
+    });
+    const rows = await this.store.segments.query(q);
+    const r = rows[0] ?? {};
+    return { size: Number(r['s_0'] ?? 0), profiles: Number(r['profiles'] ?? 0), durationMs: performance.now() - t0, exact: true, diagnostics: checked.diagnostics };
+  }
+
+  async members(ws: string, key: string, limit = 100, offset = 0) {
+    await this.get(ws, key);
+    return this.store.segments.members(ws, key, Math.min(Math.max(limit, 1), 10_000), Math.max(offset, 0));
+  }
+
+  async changes(ws: string, cursor: number, limit = 1000, key?: string): Promise<{ changes: Array<Omit<MembershipChange, 'at'> & { at: string }>; cursor: number }> {
+    const list = await this.store.segments.changesSince(ws, cursor, Math.min(Math.max(limit, 1), 10_000), key);
+    return { changes: list.map((c) => ({ ...c, at: new Date(c.at).toISOString() })), cursor: list.length ? (list[list.length - 1] as MembershipChange).seq : cursor };
+  }
+
+  async overlap(ws: string, keys: string[]) {
+    for (const k of keys) await this.get(ws, k);
+    const pairs = await this.store.segments.overlap(ws, keys);
+    const size = new Map(keys.map((k) => [k, pairs.find((p) => p.a === k && p.b === k)?.both ?? 0]));
+    return keys.map((a) => ({
+      segment: a,
+      cells: keys.map((b) => {
+        const both = pairs.find((p) => p.a === a && p.b === b)?.both ?? 0;
+        const union = (size.get(a) ?? 0) + (size.get(b) ?? 0) - both;
+        return { segment: b, both, jaccard: union > 0 ? both / union : 0 };
+      }),
+    }));
+  }
+
+  async sizes(ws: string, key: string) {
+    await this.get(ws, key);
+    return this.store.segments.sizes(ws, key);
+  }
+
+  /**
+   * The guard: warns when a segment is below the configured minimum, or too small for an experiment
+   * to detect `lift` (relative) on a `baseline` conversion rate with a `holdout` share, at α = 0.05
+   * (two-sided) and power 0.8: MDE = (z₀.₉₇₅ + z₀.₈) · √(p(1−p)(1/n_t + 1/n_c)) / p.
+   */
+  async guard(ws: string, key: string, opts: { baseline?: number; lift?: number; holdout?: number } = {}) {
+    const s = await this.get(ws, key);
+    const p = opts.baseline ?? 0.05;
+    const lift = opts.lift ?? 0.1;
+    const h = opts.holdout ?? 0.1;
+    const nc = s.members * h;
+    const nt = s.members - nc;
+    const mde = nt > 0 && nc > 0 ? ((1.959964 + 0.841621) * Math.sqrt(p * (1 - p) * (1 / nt + 1 / nc))) / p : Infinity;
+    const warnings: string[] = [];
+    if (s.members < this.config.minSize) warnings.push(`${s.members} members, below the minimum of ${this.config.minSize}`);
+    if (mde > lift) warnings.push(`with a ${Math.round(h * 100)} % holdout the smallest detectable relative lift is ${Number.isFinite(mde) ? `${(mde * 100).toFixed(1)} %` : 'undefined'}, above the ${(lift * 100).toFixed(1)} % you want to detect`);
+    return { segment: key, members: s.members, minSize: this.config.minSize, baseline: p, holdout: h, minimumDetectableLift: Number.isFinite(mde) ? mde : null, ok: warnings.length === 0, warnings };
+  }
+}
