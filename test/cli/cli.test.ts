@@ -23,7 +23,7 @@ function cli(args: string[], env: Record<string, string> = {}): { code: number; 
 test('--help lists the commands and exits 0; every command has --help', () => {
   const r = cli(['--help']);
   assert.equal(r.code, 0);
-  for (const c of ['init', 'serve', 'import', 'profile', 'demo', 'workspaces', 'compact', 'keys']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  for (const c of ['init', 'serve', 'import', 'profile', 'demo', 'workspaces', 'compact', 'keys', 'segments', 'computed-traits']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
   for (const c of [['init'], ['serve'], ['import'], ['profile', 'show'], ['demo']]) {
     const h = cli([...c, '--help']);
     assert.equal(h.code, 0, c.join(' '));
@@ -137,4 +137,30 @@ test('demo --no-serve loads a small shop through the API and a re-run stores not
   const again = JSON.parse(cli(['demo', '--no-serve', '--customers', '60', '--data', data, '--json']).stdout) as { stored: number; duplicates: number };
   assert.equal(again.stored, 0);
   assert.equal(again.duplicates, s.messagesSent);
+});
+
+test('segments: create, list, members as CSV, explain, estimate, a bad definition exits 2 with the reason', () => {
+  const data = join(dir, 'segs');
+  assert.equal(cli(['init', '--data', data]).code, 0);
+  const csv = join(dir, 'seg-orders.csv');
+  writeFileSync(csv, 'customer_id,order_id,date,amount\nc-1,o-1,2024-01-02,10\nc-1,o-2,2024-02-03,200\nc-2,o-3,2024-02-03,5\n');
+  assert.equal(cli(['import', csv, '--kind', 'orders', '--map', 'userId=customer_id,orderId=order_id,timestamp=date,total=amount', '--data', data]).code, 0);
+  const cond = JSON.stringify({ type: 'event', event: 'Order Completed', count: { op: 'at_least', value: 2 } });
+  const created = cli(['segments', 'create', 'repeat_buyers', '--condition', cond, '--data', data, '--json']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal((JSON.parse(created.stdout) as { members: number }).members, 1);
+  const list = cli(['segments', 'list', '--data', data]);
+  assert.match(list.stdout, /repeat_buyers\s+v1\s+1 members/);
+  const members = cli(['segments', 'members', 'repeat_buyers', '--format', 'csv', '--data', data]);
+  assert.match(members.stdout, /^profile_id,entered_at,version\nprof_/);
+  const explain = cli(['segments', 'explain', 'repeat_buyers', 'c-2', '--data', data]);
+  assert.equal(explain.code, 0, explain.stderr);
+  assert.match(explain.stdout, /is not in repeat_buyers/);
+  assert.match(explain.stdout, /✘ performed "Order Completed" at least 2 times ever\s+\(value: 1\)/);
+  const est = JSON.parse(cli(['segments', 'estimate', '--condition', JSON.stringify({ type: 'event', event: 'Order Completed' }), '--data', data, '--json']).stdout) as { size: number };
+  assert.equal(est.size, 2);
+  const bad = cli(['segments', 'create', 'bad', '--condition', JSON.stringify({ type: 'segment', segment: 'nope' }), '--data', data]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no active segment 'nope'/);
+  assert.equal(cli(['segments', 'explain', 'nope', 'c-2', '--data', data]).code, 3);
 });
