@@ -7,6 +7,7 @@ import type { StoragePort } from '../ports/storage.js';
 import { DEFAULT_INGEST_CONFIG, IngestService, type IngestConfig } from '../services/ingest.js';
 import { ProfileService } from '../services/profiles.js';
 import { DEFAULT_SEGMENTS_CONFIG, SegmentService, type SegmentsConfig } from '../services/segments.js';
+import { DEFAULT_WEBHOOKS_CONFIG, WebhookService, type WebhooksConfig } from '../services/webhooks.js';
 import { WorkspaceService } from '../services/workspaces.js';
 
 export interface SegmentaOptions {
@@ -14,6 +15,7 @@ export interface SegmentaOptions {
   dataDir: string;
   ingest?: Partial<IngestConfig>;
   segments?: Partial<SegmentsConfig>;
+  webhooks?: Partial<WebhooksConfig>;
   threads?: number;
 }
 
@@ -22,19 +24,24 @@ export class Segmenta {
   readonly ingest: IngestService;
   readonly profiles: ProfileService;
   readonly segments: SegmentService;
+  readonly webhooks: WebhookService;
 
-  private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig) {
+  private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig, webhooksConfig: WebhooksConfig) {
     this.workspaces = new WorkspaceService(store);
     this.ingest = new IngestService(store, ingestConfig);
     this.profiles = new ProfileService(store);
     this.segments = new SegmentService(store, segmentsConfig);
     // Every durable commit re-evaluates the profiles it touched (all segments, one statement).
     this.ingest.onCommitted((touched) => this.segments.touch(touched));
+    this.webhooks = new WebhookService(store, webhooksConfig);
+    // Entries and exits go out to webhook subscribers as soon as they are recorded.
+    this.segments.onChanges(() => void this.webhooks.kick().catch(() => undefined));
   }
 
   /** Keep segments current as time passes (windows that expire without new events). */
   startBackgroundWork(): void {
     this.segments.startRefresh(async () => (await this.store.listWorkspaces()).map((w) => w.id));
+    void this.webhooks.kick().catch(() => undefined); // retries pending from before a restart
   }
 
   static async open(opts: SegmentaOptions): Promise<Segmenta> {
@@ -43,7 +50,7 @@ export class Segmenta {
       await store.migrate();
       // The ingest service loads its in-memory state (identity graph, recent message ids) on first use,
       // so that commands that only read (profile show, workspaces) open fast.
-      return new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest }, { ...DEFAULT_SEGMENTS_CONFIG, ...opts.segments });
+      return new Segmenta(store, { ...DEFAULT_INGEST_CONFIG, ...opts.ingest }, { ...DEFAULT_SEGMENTS_CONFIG, ...opts.segments }, { ...DEFAULT_WEBHOOKS_CONFIG, ...opts.webhooks });
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;
@@ -54,6 +61,7 @@ export class Segmenta {
     await this.ingest.drain();
     this.segments.stopRefresh();
     await this.segments.idle();
+    await this.webhooks.close();
     await this.store.close();
   }
 }

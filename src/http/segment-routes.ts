@@ -97,6 +97,14 @@ export function mountSegments(app: Hono<Env>, sg: Segmenta): void {
     const seg = c.req.query('segment');
     return c.json(await sg.segments.changes(ws(c), intQuery(c, 'cursor', 0), intQuery(c, 'limit', 1000), seg));
   });
+  const admin = requireRole(sg, 'admin');
+  const NewWebhook = z.strictObject({ url: z.string().min(1).max(2000), segments: z.array(z.string().min(1).max(63)).max(100).optional() });
+  app.get('/api/v1/webhooks', admin, async (c) => c.json({ webhooks: await sg.webhooks.list(ws(c)) }));
+  app.post('/api/v1/webhooks', admin, async (c) => c.json(await sg.webhooks.create(ws(c), await body(c, NewWebhook)), 201));
+  app.delete('/api/v1/webhooks/:id', admin, async (c) => {
+    await sg.webhooks.remove(ws(c), c.req.param('id') ?? '');
+    return c.json({ deleted: c.req.param('id') });
+  });
   app.get('/api/v1/computed-traits', viewer, async (c) => c.json({ computedTraits: await sg.segments.computedTraits(ws(c)) }));
   app.post('/api/v1/computed-traits', editor, async (c) => c.json(await sg.segments.createComputedTrait(ws(c), await body(c, z.unknown())), 201));
 }

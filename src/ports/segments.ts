@@ -61,7 +61,7 @@ export interface MembershipChange {
   version: number;
 }
 
-export interface SegmentStorage {
+export interface SegmentStorage extends WebhookStorage {
   readonly dialect: 'duckdb' | 'clickhouse';
   insertDefinition(v: DefinitionVersion): Promise<void>;
   /** Every version of every definition of a kind (oldest first). */
@@ -82,4 +82,34 @@ export interface SegmentStorage {
   sizes(workspaceId: string, key: string): Promise<Array<{ day: string; members: number }>>;
   computedValues(workspaceId: string, profileId: string): Promise<Array<{ key: string; value: unknown; computedAt: number }>>;
   profileCount(workspaceId: string): Promise<number>;
+}
+
+export interface WebhookRecord {
+  workspaceId: string;
+  id: string;
+  url: string;
+  secret: string;
+  /** Only changes of these segments; null = all. */
+  segments: string[] | null;
+  createdAt: number;
+  deletedAt: number | null;
+  /** Last change seq delivered (acknowledged with 2xx). */
+  cursor: number;
+  /** The seq range being delivered (kept across retries so the idempotency key stays the same). */
+  pendingTo: number | null;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  delivered: number;
+}
+
+export interface WebhookStorage {
+  insertWebhook(w: WebhookRecord): Promise<void>;
+  webhooks(workspaceId?: string): Promise<WebhookRecord[]>;
+  updateWebhook(w: WebhookRecord): Promise<void>;
+  /** The last change seq of a workspace (a new subscription starts after it). */
+  lastChangeSeq(workspaceId: string): Promise<number>;
+  /** Changes with cursor < seq <= upTo (of the given segments), oldest first. */
+  changesBetween(workspaceId: string, cursor: number, upTo: number | null, limit: number, segments: string[] | null): Promise<MembershipChange[]>;
 }

@@ -248,7 +248,14 @@ export class SegmentService {
     if (mode === 'full') this.metrics.fullRuns++;
     else this.metrics.incrementalRuns++;
     await this.store.segments.insertRuns(runs(outcome, null));
+    if (outcome.segments.some((x) => x.entered > 0 || x.exited > 0) || archived.length > 0) for (const l of this.changeListeners) l(ws);
     return outcome;
+  }
+
+  private readonly changeListeners: Array<(ws: string) => void> = [];
+  /** Called after a computation that recorded entries or exits (webhook delivery). */
+  onChanges(listener: (ws: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Compute now, one run per workspace at a time (later requests join the queue). */

@@ -203,4 +203,28 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 3,
+    name: 'webhook subscriptions for segment entries and exits, delivery log',
+    statements: [
+      // The signing secret is kept (it signs each delivery, like Stripe's whsec); it grants no access.
+      `CREATE TABLE webhooks (
+         workspace_id VARCHAR NOT NULL,
+         id VARCHAR NOT NULL,
+         url VARCHAR NOT NULL,
+         secret VARCHAR NOT NULL,
+         segments VARCHAR[],
+         created_at TIMESTAMPTZ NOT NULL,
+         deleted_at TIMESTAMPTZ,
+         cursor BIGINT NOT NULL,
+         pending_to BIGINT,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt_at TIMESTAMPTZ,
+         last_status INTEGER,
+         last_error VARCHAR,
+         delivered BIGINT NOT NULL DEFAULT 0,
+         PRIMARY KEY (workspace_id, id)
+       )`,
+    ],
+  },
 ];

@@ -8,7 +8,7 @@ import { listValue } from '@duckdb/node-api';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
 import type { CompiledQuery } from '../../domain/segments/compile.js';
 import type {
-  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage,
+  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, WebhookRecord,
 } from '../../ports/segments.js';
 import { toDuckParams } from './params.js';
 import type { Serial } from './serial.js';
@@ -195,5 +195,52 @@ export class DuckDBSegmentStore implements SegmentStorage {
     const rows = await this.all('SELECT count(*) AS n FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL', [workspaceId]);
     return num(rows[0]?.['n']);
   }
-}
 
+  // ---- webhooks ----------------------------------------------------------------------------------
+
+  async insertWebhook(w: WebhookRecord): Promise<void> {
+    await this.lock.run(() => this.writer.run(
+      `INSERT INTO webhooks (workspace_id, id, url, secret, segments, created_at, cursor) VALUES ($1, $2, $3, $4, $5, ${TS('$6')}, $7)`,
+      [w.workspaceId, w.id, w.url, w.secret, w.segments ? listValue(w.segments) : null, ts(w.createdAt), BigInt(w.cursor)],
+    ));
+  }
+
+  async webhooks(workspaceId?: string): Promise<WebhookRecord[]> {
+    const rows = await this.all(`SELECT workspace_id, id, url, secret, segments, epoch_ms(created_at) AS created_at, epoch_ms(deleted_at) AS deleted_at,
+        cursor, pending_to, attempts, epoch_ms(next_attempt_at) AS next_attempt_at, last_status, last_error, delivered
+      FROM webhooks ${workspaceId ? 'WHERE workspace_id = $1' : ''} ORDER BY created_at, id`, workspaceId ? [workspaceId] : []);
+    const opt = (v: unknown) => (v === null || v === undefined ? null : num(v));
+    return rows.map((r) => ({
+      workspaceId: String(r['workspace_id']), id: String(r['id']), url: String(r['url']), secret: String(r['secret']),
+      segments: Array.isArray(r['segments']) ? (r['segments'] as unknown[]).map(String) : null,
+      createdAt: num(r['created_at']), deletedAt: opt(r['deleted_at']), cursor: num(r['cursor']), pendingTo: opt(r['pending_to']),
+      attempts: num(r['attempts']), nextAttemptAt: opt(r['next_attempt_at']), lastStatus: opt(r['last_status']),
+      lastError: r['last_error'] === null ? null : String(r['last_error']), delivered: num(r['delivered']),
+    }));
+  }
+
+  async updateWebhook(w: WebhookRecord): Promise<void> {
+    const t = (v: number | null) => (v === null ? null : ts(v));
+    await this.lock.run(() => this.writer.run(
+      `UPDATE webhooks SET cursor = $3, pending_to = $4, attempts = $5, next_attempt_at = make_timestamptz($6::BIGINT), last_status = $7,
+         last_error = $8, delivered = $9, deleted_at = make_timestamptz($10::BIGINT) WHERE workspace_id = $1 AND id = $2`,
+      [w.workspaceId, w.id, BigInt(w.cursor), w.pendingTo === null ? null : BigInt(w.pendingTo), w.attempts, t(w.nextAttemptAt), w.lastStatus,
+        w.lastError, BigInt(w.delivered), t(w.deletedAt)],
+    ));
+  }
+
+  async lastChangeSeq(workspaceId: string): Promise<number> {
+    const rows = await this.all('SELECT coalesce(max(seq), 0) AS s FROM membership_history WHERE workspace_id = $1', [workspaceId]);
+    return num(rows[0]?.['s']);
+  }
+
+  async changesBetween(workspaceId: string, cursor: number, upTo: number | null, limit: number, segments: string[] | null): Promise<MembershipChange[]> {
+    const params: DuckDBValue[] = [workspaceId, BigInt(cursor), limit];
+    let extra = '';
+    if (upTo !== null) { params.push(BigInt(upTo)); extra += ` AND seq <= $${params.length}`; }
+    if (segments) { params.push(listValue(segments)); extra += ` AND list_contains($${params.length}, segment_key)`; }
+    const rows = await this.all(`SELECT seq, segment_key, profile_id, change, epoch_ms(changed_at) AS at, version FROM membership_history
+      WHERE workspace_id = $1 AND seq > $2${extra} ORDER BY seq LIMIT $3`, params);
+    return rows.map(DuckDBSegmentStore.change);
+  }
+}
