@@ -4,12 +4,25 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { runIngestBench } from './ingest.js';
+import { runSegmentBench } from './segments.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
+  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds') }),
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+/** `--name N` or `--name=N` after the benchmark names. */
+function flag(name: string): number | undefined {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === `--${name}`) return Number(args[i + 1]);
+    if (a.startsWith(`--${name}=`)) return Number(a.slice(name.length + 3));
+  }
+  return undefined;
+}
+
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !(all[i - 1] ?? '').startsWith('--'));
 const names = wanted.length ? wanted : Object.keys(BENCHES);
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
 for (const name of names) {

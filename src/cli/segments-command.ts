@@ -136,15 +136,21 @@ export function registerSegments(program: Command): void {
       });
     });
 
-  seg.command('estimate').description('exact size of an unsaved definition')
-    .option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a JSON file with the condition').option(...wsOpt)
-    .action(async (opts: DefOpts, cmd: Command) => {
+  seg.command('estimate').description('size of an unsaved definition: a sampled estimate with its interval on large workspaces, then the exact count')
+    .option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a JSON file with the condition')
+    .option('--mode <m>', 'sample, exact or both', 'both').option(...wsOpt)
+    .action(async (opts: DefOpts & { mode: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const condition = conditionOf(opts, true);
+      const mode = opts.mode === 'sample' || opts.mode === 'exact' || opts.mode === 'both' ? opts.mode : undefined;
+      if (!mode) throw new CliError(`--mode must be sample, exact or both, got '${opts.mode}'`, EXIT.usage);
       await withSegmenta(g, async (sg) => {
-        const r = await sg.segments.estimate(await chooseWorkspace(sg, ws(opts)), condition);
+        const w = await chooseWorkspace(sg, ws(opts));
+        const r = await sg.segments.estimate(w, condition, mode);
         if (g.json) return printJson(r);
-        console.log(`${r.size} of ${r.profiles} profiles (${r.profiles ? ((100 * r.size) / r.profiles).toFixed(1) : '0'} %), exact, in ${Math.round(r.durationMs)} ms`);
+        const pctOf = (n: number) => (r.profiles ? ((100 * n) / r.profiles).toFixed(1) : '0');
+        if (r.sample) console.log(`≈ ${r.sample.size} of ${r.profiles} profiles (95 %: ${r.sample.low} – ${r.sample.high}), sampled ${r.sample.sampled} in ${Math.round(r.sample.durationMs)} ms`);
+        if (r.exactResult) console.log(`${r.exactResult.size} of ${r.profiles} profiles (${pctOf(r.exactResult.size)} %), exact, in ${Math.round(r.exactResult.durationMs)} ms`);
       });
     });
 

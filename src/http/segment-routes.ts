@@ -58,7 +58,11 @@ export function mountSegments(app: Hono<Env>, sg: Segmenta): void {
       throw err;
     }
   });
-  app.post('/api/v1/segments/estimate', viewer, async (c) => c.json(await sg.segments.estimate(ws(c), conditionOf(await body(c, Definition), true))));
+  app.post('/api/v1/segments/estimate', viewer, async (c) => {
+    const mode = c.req.query('mode') ?? 'both';
+    if (mode !== 'sample' && mode !== 'exact' && mode !== 'both') throw new InputError('bad_request', `mode must be sample, exact or both, got '${mode}'`);
+    return c.json(await sg.segments.estimate(ws(c), conditionOf(await body(c, Definition), true), mode));
+  });
   app.post('/api/v1/segments/compute', editor, async (c) => c.json(await sg.segments.compute(ws(c))));
   app.get('/api/v1/segments/:key', viewer, async (c) => c.json(await sg.segments.get(ws(c), keyOf(c))));
   app.put('/api/v1/segments/:key', editor, async (c) => {

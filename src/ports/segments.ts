@@ -34,7 +34,8 @@ export interface EvaluationTarget {
 export interface EvaluationOutcome {
   profilesEvaluated: number;
   eventsRead: number;
-  segments: Array<{ key: string; members: number; entered: number; exited: number }>;
+  /** members: the size after a full run; null after an incremental one (only entries and exits are known). */
+  segments: Array<{ key: string; members: number | null; entered: number; exited: number }>;
 }
 
 export interface RunRecord {
@@ -70,6 +71,7 @@ export interface SegmentStorage extends WebhookStorage {
   evaluate(q: CompiledQuery, target: EvaluationTarget): Promise<EvaluationOutcome>;
   /** Run a compiled plan and read its rows (estimates and one-profile checks). */
   query(q: CompiledQuery): Promise<Array<Record<string, unknown>>>;
+  /** The runs of one computation (same workspace, mode, time, duration, rows read and error). */
   insertRuns(runs: RunRecord[]): Promise<void>;
   lastRuns(workspaceId: string): Promise<RunRecord[]>;
   members(workspaceId: string, key: string, limit: number, offset: number): Promise<Array<{ profileId: string; enteredAt: number; version: number }>>;
@@ -82,6 +84,8 @@ export interface SegmentStorage extends WebhookStorage {
   sizes(workspaceId: string, key: string): Promise<Array<{ day: string; members: number }>>;
   computedValues(workspaceId: string, profileId: string): Promise<Array<{ key: string; value: unknown; computedAt: number }>>;
   profileCount(workspaceId: string): Promise<number>;
+  /** Active profile ids at these offsets of the id order (bounds of a sampled range). */
+  profileIdsAt(workspaceId: string, offsets: number[]): Promise<string[]>;
 }
 
 export interface WebhookRecord {

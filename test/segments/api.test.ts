@@ -119,3 +119,33 @@ test('segments over HTTP: create, incremental entry and exit, explain, estimate,
     await t.close();
   }
 });
+
+test('size estimate on a large workspace: a sampled estimate whose interval holds the exact count, then the exact count', async () => {
+  const { Segmenta } = await import('../../src/app/segmenta.js');
+  const { createHttpApp } = await import('../../src/http/app.js');
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { sampleSize: 300 } });
+  try {
+    const ws = await sg.workspaces.create('big');
+    const batch = [];
+    for (let i = 0; i < 2000; i++) batch.push({ type: 'track', userId: `user-${i}`, event: i % 3 === 0 ? 'Order Completed' : 'Product Viewed', messageId: `e${i}` });
+    for (let i = 0; i < batch.length; i += 500) assert.deepEqual((await sg.ingest.submit(ws.workspace, batch.slice(i, i + 500), { source: 'api', mode: 'atomic' })).accepted, 500);
+    const app = createHttpApp(sg);
+    const est = async (mode: string) => (await (await app.request(`/api/v1/segments/estimate?mode=${mode}`, {
+      method: 'POST', headers: { authorization: `Bearer ${ws.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ condition: { type: 'event', event: 'Order Completed' } }),
+    })).json()) as { size: number; exact: boolean; profiles: number; sample: { sampled: number; size: number; low: number; high: number } | null; exactResult: { size: number } | null };
+    const both = await est('both');
+    assert.equal(both.profiles, 2000);
+    assert.equal(both.exactResult?.size, 667);
+    assert.equal(both.size, 667);
+    assert.ok(both.sample, 'a sample on a workspace 2.5× larger than the sample size');
+    assert.equal(both.sample.sampled, 300);
+    assert.ok(both.sample.low <= 667 && 667 <= both.sample.high, `interval ${both.sample.low}-${both.sample.high} holds 667`);
+    const s = await est('sample');
+    assert.equal(s.exact, false);
+    assert.equal(s.exactResult, null);
+    assert.equal(s.size, s.sample?.size);
+  } finally {
+    await sg.close();
+  }
+});

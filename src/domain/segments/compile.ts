@@ -24,6 +24,8 @@ export interface CompileInput {
   computed: ComputedTraitDefinition[];
   /** Restrict to these profiles (incremental recomputation). */
   profileIds?: string[] | undefined;
+  /** Restrict to profile ids in [from, to) — a uniform sample, since ids are random (sampled estimates). */
+  profileRange?: { from: string; to: string } | undefined;
   /** Segments referenced by the above but not evaluated themselves (inlined where used). */
   references?: Array<{ key: string; condition: Condition }> | undefined;
   /** 'rows' (default): one row per profile; 'counts': one row, `profiles` and the member count per segment. */
@@ -91,6 +93,8 @@ class Compiler {
   private readonly segmentsByKey: Map<string, Condition>;
   private readonly computedByKey: Map<string, ComputedTraitDefinition>;
   private readonly inlining: string[] = [];
+  /** Typed JSON extractions computed once per event row in the ev CTE (expression → column). */
+  private readonly evCols = new Map<string, string>();
 
   constructor(private readonly d: Dialect, private readonly input: CompileInput) {
     this.p = new Params(d);
@@ -103,34 +107,43 @@ class Compiler {
     const ws = p.str(input.workspaceId);
     const now = p.int(input.now);
     const restrict = input.profileIds ? p.bind(input.profileIds, 'string[]') : undefined;
+    const range = input.profileRange ? { from: p.str(input.profileRange.from), to: p.str(input.profileRange.to) } : undefined;
+    const inRange = (col: string) => `${col} >= ${range?.from} AND ${col} < ${range?.to}`;
 
     const segCols = input.segments.map((s, i) => ({ key: s.key, column: `s_${i}`, expr: this.cond(s.condition) }));
-    const compCols = input.computed.map((c, i) => ({ key: c.key, column: `c_${i}`, kind: c.kind, expr: this.computedValue(c) }));
+    // In 'counts' output computed traits are only referenced (inlined where used), not returned.
+    const compCols = input.output === 'counts' ? [] : input.computed.map((c, i) => ({ key: c.key, column: `c_${i}`, kind: c.kind, expr: this.computedValue(c) }));
 
     const evWhere = [`e.workspace_id = ${ws}`, `${d.epochMs('e.timestamp')} <= ${now}`];
-    if (restrict) evWhere.push(d.inArray('e.profile_id', restrict));
-    const ev = `ev AS (SELECT e.profile_id AS pid, e.message_id AS mid, e.type AS mtype, e.event AS ename, e.name AS pname, ` +
+    if (restrict) evWhere.push(d.inList('e.profile_id', restrict));
+    if (range) evWhere.push(inRange('e.profile_id'));
+    const ev0 = `ev0 AS (SELECT e.profile_id AS pid, e.message_id AS mid, e.type AS mtype, e.event AS ename, e.name AS pname, ` +
       `${d.epochMs('e.timestamp')} AS ts, ${d.toText('e.properties')} AS props, ${d.toText('e.context')} AS ctx ` +
       `FROM events e WHERE ${evWhere.join(' AND ')})`;
-    const parts = [ev];
+    // Each JSON path is parsed once per row, into a typed column that every leaf using it shares.
+    const ev = `ev AS (SELECT pid, mid, mtype, ename, pname, ts, props, ctx${[...this.evCols].map(([expr, a]) => `, ${expr} AS ${a}`).join('')} FROM ev0)`;
+    const parts = [ev0, ev];
     if (this.aggs.size) {
       parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
     }
     if (this.traitCols.size) {
       const tw = [`workspace_id = ${ws}`, `entity_type = 'profile'`];
-      if (restrict) tw.push(d.inArray('entity_id', restrict));
+      if (restrict) tw.push(d.inList('entity_id', restrict));
+      if (range) tw.push(inRange('entity_id'));
       parts.push(`tr AS (SELECT entity_id AS pid, ${[...this.traitCols].map(([k, a]) => `${d.agg('any', d.toText('value'), `key = ${p.str(k)}`)} AS ${a}`).join(', ')} ` +
         `FROM traits WHERE ${tw.join(' AND ')} GROUP BY entity_id)`);
     }
     if (this.scoreCols.size) {
       const sw = [`workspace_id = ${ws}`];
-      if (restrict) sw.push(d.inArray('profile_id', restrict));
+      if (restrict) sw.push(d.inList('profile_id', restrict));
+      if (range) sw.push(inRange('profile_id'));
       parts.push(`sc AS (SELECT profile_id AS pid, ${[...this.scoreCols].map(([m, a]) => `${d.agg('max', 'score', `model = ${p.str(m)}`)} AS ${a}`).join(', ')} ` +
         `FROM scores WHERE ${sw.join(' AND ')} GROUP BY profile_id)`);
     }
     parts.push(...this.ctes);
     const bw = [`workspace_id = ${ws}`, 'merged_into IS NULL'];
-    if (restrict) bw.push(d.inArray('profile_id', restrict));
+    if (restrict) bw.push(d.inList('profile_id', restrict));
+    if (range) bw.push(inRange('profile_id'));
     parts.push(`base AS (SELECT profile_id AS pid FROM profiles WHERE ${bw.join(' AND ')})`);
 
     const joins = [
@@ -200,8 +213,8 @@ class Compiler {
       }
       case 'consent': {
         const keys = ['consent', 'categoryPreferences', c.purpose];
-        const isBool = d.jsonIs(p, 'ctx', keys, 'bool');
-        const mark = `CASE WHEN coalesce(${d.jsonBool(p, 'ctx', keys)}, false) THEN '1' ELSE '0' END`;
+        const isBool = this.evCol(d.jsonIs(p, 'ctx', keys, 'bool'));
+        const mark = `CASE WHEN coalesce(${this.rowAccessor('ctx', keys).bool()}, false) THEN '1' ELSE '0' END`;
         const latest = this.aggregate('any', d.concat(d.padInt('ts', TS_WIDTH), mark), `coalesce(${isBool}, false)`);
         return `coalesce(${d.substrFrom(latest, TS_WIDTH + 1)} = '1', false)`;
       }
@@ -287,6 +300,28 @@ class Compiler {
 
   // ---- accessors ---------------------------------------------------------------------------------
 
+  /** A column of the ev CTE computed once per row; `r` qualifies it (sequence joins). */
+  private evCol(expr: string, r = ''): string {
+    let a = this.evCols.get(expr);
+    if (!a) {
+      a = `x_${this.evCols.size}`;
+      this.evCols.set(expr, a);
+    }
+    return r ? `${r}.${a}` : a;
+  }
+
+  /** A value at a path of the event's properties or context, extracted once per row per type. */
+  private rowAccessor(root: 'props' | 'ctx', keys: string[], r = ''): Accessor {
+    const inner = this.jsonAccessor(root, keys);
+    return {
+      str: () => this.evCol(inner.str(), r),
+      num: () => this.evCol(inner.num(), r),
+      bool: () => this.evCol(inner.bool(), r),
+      raw: () => this.evCol(inner.raw(), r),
+      date: () => this.evCol(inner.date(), r),
+    };
+  }
+
   private jsonAccessor(doc: string, keys: string[]): Accessor {
     const { d, p } = this;
     return {
@@ -339,10 +374,10 @@ class Compiler {
     for (const f of s.where ?? []) {
       const [root, ...keys] = f.path.split('.');
       if (root === 'products') items.push(f);
-      else conds.push(this.compare(this.jsonAccessor(col(root === 'context' ? 'ctx' : 'props'), keys), f));
+      else conds.push(this.compare(this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, r), f));
     }
     if (items.length) {
-      conds.push(d.arrayExists(d.jsonArray(p, col('props'), ['products']), 'li', this.itemFilter(items, 'li')));
+      conds.push(d.arrayExists(this.evCol(d.jsonArray(p, 'props', ['products']), r), 'li', this.itemFilter(items, 'li')));
     }
     return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
   }
@@ -370,7 +405,7 @@ class Compiler {
     const [root, ...keys] = path.split('.');
     if (root === 'products') {
       const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
-      const kept = d.arrayFilter(d.jsonArray(p, 'props', ['products']), 'li', this.itemFilter(items, 'li'));
+      const kept = d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products'])), 'li', this.itemFilter(items, 'li'));
       if (fn === 'count_distinct') {
         const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonRaw(p, 'li', keys)), sel);
         return `coalesce(${d.arrayDistinctCount(d.arrayCompact(flat))}, 0)`;
@@ -379,9 +414,9 @@ class Compiler {
       const v = d.arrayAgg(fn, d.arrayCompact(flat));
       return fn === 'sum' ? `coalesce(${v}, 0)` : v;
     }
-    const doc = root === 'context' ? 'ctx' : 'props';
-    if (fn === 'count_distinct') return `coalesce(${this.aggregate('count_distinct', d.jsonRaw(p, doc, keys), sel)}, 0)`;
-    const v = this.aggregate(fn, d.jsonFloat(p, doc, keys), sel);
+    const acc = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys);
+    if (fn === 'count_distinct') return `coalesce(${this.aggregate('count_distinct', acc.raw(), sel)}, 0)`;
+    const v = this.aggregate(fn, acc.num(), sel);
     return fn === 'sum' ? `coalesce(${v}, 0)` : v;
   }
 
@@ -402,8 +437,8 @@ class Compiler {
   private latestRaw(path: string, s: EventSelector, w: Window | undefined, which: 'first' | 'last'): string {
     const { d, p } = this;
     const [root, ...keys] = path.split('.');
-    const doc = root === 'context' ? 'ctx' : 'props';
-    const key = d.concat(d.padInt('ts', TS_WIDTH), `coalesce(${d.concat(p.str('v'), d.jsonRaw(p, doc, keys))}, ${p.str('m')})`);
+    const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys).raw();
+    const key = d.concat(d.padInt('ts', TS_WIDTH), `coalesce(${d.concat(p.str('v'), raw)}, ${p.str('m')})`);
     const x = this.aggregate(which === 'last' ? 'max' : 'min', key, this.selector(s, w));
     return `(CASE WHEN ${d.substrFrom(x, TS_WIDTH + 1)} LIKE 'v%' THEN ${d.substrFrom(x, TS_WIDTH + 2)} END)`;
   }
@@ -480,8 +515,8 @@ class Compiler {
       case 'unique_list': {
         const [root, ...keys] = path.split('.');
         const values = root === 'products'
-          ? this.flatten(d.arrayMap(d.arrayFilter(d.jsonArray(p, 'props', ['products']), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
-          : this.aggregate('list_distinct', d.jsonRaw(p, root === 'context' ? 'ctx' : 'props', keys), sel);
+          ? this.flatten(d.arrayMap(d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products'])), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
+          : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys).raw(), sel);
         const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
         return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;
       }
@@ -497,7 +532,7 @@ class Compiler {
       const { d, p } = this;
       alias = `mf_${this.cteMemo.size}`;
       const [root, ...keys] = (c.path ?? '').split('.');
-      const raw = d.jsonRaw(p, root === 'context' ? 'ctx' : 'props', keys);
+      const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys).raw();
       const counted = `SELECT pid, v, count(*) AS n FROM (SELECT pid, ${raw} AS v FROM ev WHERE ${this.selector(c, c.window)}) x WHERE v IS NOT NULL GROUP BY pid, v`;
       // Order key: higher count first, then smaller text: (1e12 - n) zero-padded, then the text; take the min.
       const key = d.concat(d.padInt(`(${p.int(1_000_000_000_000)} - n)`, 13), 'v');

@@ -86,6 +86,8 @@ export const duckdbDialect: Dialect = {
   intDiv: (a, b) => `(${a} // ${b})`,
   greatest: (a, b) => `greatest(${a}, ${b})`,
   inArray: (expr, arr) => `list_contains(${arr}, ${expr})`,
+  // A semi join prunes row groups through the join filter on sorted data; list_contains scans all.
+  inList: (column, arr) => `${column} IN (SELECT unnest(${arr}))`,
 };
 
 const CH_TYPES: Record<ParamType, string> = { string: 'String', int: 'Int64', float: 'Float64', bool: 'Bool', 'string[]': 'Array(String)' };
@@ -168,6 +170,7 @@ export const clickhouseDialect: Dialect = {
   intDiv: (a, b) => `intDiv(${a}, ${b})`,
   greatest: (a, b) => `greatest(${a}, ${b})`,
   inArray: (expr, arr) => `has(${arr}, ${expr})`,
+  inList: (column, arr) => `has(${arr}, ${column})`,
 };
 
 /**

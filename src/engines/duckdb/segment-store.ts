@@ -54,32 +54,42 @@ export class DuckDBSegmentStore implements SegmentStorage {
       const w = this.writer;
       const restrict = t.profileIds ? listValue(t.profileIds) : null;
       const now = ts(t.now);
-      await w.run('BEGIN TRANSACTION');
+            await w.run('BEGIN TRANSACTION');
       try {
         await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
-        const scope = restrict ? 'AND list_contains($3, m.profile_id)' : '';
-        const out: EvaluationOutcome['segments'] = [];
-        for (const s of t.segments) {
-          const col = quoteIdent(s.column);
-          const base: DuckDBValue[] = [t.workspaceId, s.key];
-          const withRestrict = restrict ? [...base, restrict] : base;
-          // exits: members in scope that the plan no longer selects (or that no longer exist: merged away)
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT m.profile_id FROM memberships m
-            WHERE m.workspace_id = $1 AND m.segment_key = $2 ${scope}
-              AND m.profile_id NOT IN (SELECT pid FROM seg_eval WHERE ${col})`, withRestrict);
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT e.pid AS profile_id FROM seg_eval e
-            WHERE e.${col} AND e.pid NOT IN (SELECT profile_id FROM memberships WHERE workspace_id = $1 AND segment_key = $2)`, base);
-          const counts = await this.all(`SELECT (SELECT count(*) FROM seg_enter) AS entered, (SELECT count(*) FROM seg_exit) AS exited`, [], w);
+        let movedBy = new Map<string, Row>();
+        let sizeBy = new Map<string, number>();
+        if (t.segments.length > 0) {
+          // Set-wise over all segments at once: (segment, profile) pairs the plan selects now.
+          const pairs = t.segments.map((s, i) => `CASE WHEN ${quoteIdent(s.column)} THEN $${i + 1} END`).join(', ');
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_new AS SELECT segment_key, pid AS profile_id
+            FROM (SELECT pid, unnest([${pairs || 'NULL'}]) AS segment_key FROM seg_eval) WHERE segment_key IS NOT NULL`, t.segments.map((s) => s.key));
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_keys AS SELECT unnest($1) AS segment_key, unnest($2) AS version`, [listValue(t.segments.map((s) => s.key)), listValue(t.segments.map((s) => s.version))]);
+          // Current memberships in scope: the evaluated segments, and only the evaluated profiles when incremental.
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.segment_key, m.profile_id FROM memberships m
+            WHERE m.workspace_id = $1 AND m.segment_key IN (SELECT segment_key FROM seg_keys)
+            ${restrict ? 'AND m.profile_id IN (SELECT unnest($2))' : ''}`, restrict ? [t.workspaceId, restrict] : [t.workspaceId]);
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT * FROM seg_cur c
+            WHERE NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.segment_key = c.segment_key AND n.profile_id = c.profile_id)`);
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT * FROM seg_new n
+            WHERE NOT EXISTS (SELECT 1 FROM seg_cur c WHERE c.segment_key = n.segment_key AND c.profile_id = n.profile_id)`);
           await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
-            SELECT $1, $2, profile_id, 'exited', ${TS('$3')}, $4 FROM seg_exit ORDER BY profile_id`, [...base, now, s.version]);
-          await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
-            SELECT $1, $2, profile_id, 'entered', ${TS('$3')}, $4 FROM seg_enter ORDER BY profile_id`, [...base, now, s.version]);
-          await w.run(`DELETE FROM memberships WHERE workspace_id = $1 AND segment_key = $2 AND profile_id IN (SELECT profile_id FROM seg_exit)`, base);
-          await w.run(`INSERT INTO memberships SELECT $1, $2, profile_id, ${TS('$3')}, $4 FROM seg_enter`, [...base, now, s.version]);
-          const size = await this.all(`SELECT count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key = $2`, base, w);
-          const members = num(size[0]?.['n']);
-          await w.run(`INSERT OR REPLACE INTO segment_sizes VALUES ($1, $2, CAST(${TS('$3')} AS DATE), $4)`, [...base, now, members]);
-          out.push({ key: s.key, members, entered: num(counts[0]?.['entered']), exited: num(counts[0]?.['exited']) });
+            SELECT $1, x.segment_key, x.profile_id, x.change, ${TS('$2')}, k.version FROM (
+              SELECT segment_key, profile_id, 'exited' AS change FROM seg_exit UNION ALL SELECT segment_key, profile_id, 'entered' FROM seg_enter) x
+            JOIN seg_keys k USING (segment_key) ORDER BY x.change DESC, x.segment_key, x.profile_id`, [t.workspaceId, now]);
+          await w.run(`DELETE FROM memberships m WHERE m.workspace_id = $1
+            AND EXISTS (SELECT 1 FROM seg_exit x WHERE x.segment_key = m.segment_key AND x.profile_id = m.profile_id)`, [t.workspaceId]);
+          await w.run(`INSERT INTO memberships SELECT $1, n.segment_key, n.profile_id, ${TS('$2')}, k.version FROM seg_enter n JOIN seg_keys k USING (segment_key)`, [t.workspaceId, now]);
+          const moved = await this.all(`SELECT segment_key, sum(e) AS entered, sum(x) AS exited FROM (
+              SELECT segment_key, 1 AS e, 0 AS x FROM seg_enter UNION ALL SELECT segment_key, 0, 1 FROM seg_exit) GROUP BY segment_key`, [], w);
+          movedBy = new Map(moved.map((r) => [String(r['segment_key']), r]));
+          if (!restrict) {
+            // Sizes and the day's size row on full runs; incremental runs only move members in and out.
+            const sizes = await this.all(`SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key IN (SELECT segment_key FROM seg_keys) GROUP BY segment_key`, [t.workspaceId], w);
+            sizeBy = new Map(sizes.map((r) => [String(r['segment_key']), num(r['n'])]));
+            await w.run(`INSERT OR REPLACE INTO segment_sizes SELECT $1, k.segment_key, CAST(${TS('$2')} AS DATE), coalesce(n.n, 0)
+              FROM seg_keys k LEFT JOIN (SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 GROUP BY segment_key) n USING (segment_key)`, [t.workspaceId, now]);
+          }
         }
         for (const a of t.archived ?? []) {
           const base: DuckDBValue[] = [t.workspaceId, a.key];
@@ -90,17 +100,20 @@ export class DuckDBSegmentStore implements SegmentStorage {
         for (const c of t.computed) {
           const col = quoteIdent(c.column);
           const base: DuckDBValue[] = [t.workspaceId, c.key];
-          await w.run(`DELETE FROM computed_values m WHERE workspace_id = $1 AND key = $2 ${scope}`, restrict ? [...base, restrict] : base);
+          await w.run(`DELETE FROM computed_values WHERE workspace_id = $1 AND key = $2 ${restrict ? 'AND profile_id IN (SELECT unnest($3))' : ''}`, restrict ? [...base, restrict] : base);
           const value = c.numeric ? `CAST(to_json(${col}) AS JSON)` : `CAST(${col} AS JSON)`;
           await w.run(`INSERT INTO computed_values SELECT $1, $2, pid, ${value}, ${TS('$3')} FROM seg_eval WHERE ${col} IS NOT NULL`, [...base, now]);
         }
         const profiles = await this.all('SELECT count(*) AS n FROM seg_eval', [], w);
         const events = await this.all(
-          `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND list_contains($2, profile_id)' : ''}`,
+          `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
           restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
-        await w.run('DROP TABLE IF EXISTS seg_eval');
+        for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
         await w.run('COMMIT');
-        return { profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']), segments: out };
+        return {
+          profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']),
+          segments: t.segments.map((s) => ({ key: s.key, members: restrict ? null : sizeBy.get(s.key) ?? 0, entered: num(movedBy.get(s.key)?.['entered']), exited: num(movedBy.get(s.key)?.['exited']) })),
+        };
       } catch (err) {
         await w.run('ROLLBACK').catch(() => undefined);
         throw err;
@@ -110,14 +123,17 @@ export class DuckDBSegmentStore implements SegmentStorage {
 
   async insertRuns(runs: RunRecord[]): Promise<void> {
     if (runs.length === 0) return;
-    await this.lock.run(async () => {
-      for (const r of runs) {
-        await this.writer.run(`INSERT INTO segment_runs VALUES ($1, $2, $3, $4, $5, ${TS('$6')}, $7, $8, $9, $10, $11, $12)`, [
-          r.workspaceId, r.kind, r.key, r.version, r.mode, ts(r.startedAt), r.durationMs, BigInt(r.rowsRead),
-          r.members === null ? null : BigInt(r.members), r.entered === null ? null : BigInt(r.entered), r.exited === null ? null : BigInt(r.exited), r.error,
-        ]);
-      }
-    });
+    // One statement for all the runs of a computation (one row per definition), as parallel lists.
+    const col = <T>(f: (r: RunRecord) => T) => runs.map(f);
+    const big = (v: number | null) => (v === null ? null : BigInt(Math.round(v)));
+    await this.lock.run(() => this.writer.run(
+      `INSERT INTO segment_runs SELECT $1, unnest($2), unnest($3), unnest($4), $5, ${TS('$6')}, $7, $8, unnest(CAST($9 AS BIGINT[])), unnest(CAST($10 AS BIGINT[])), unnest(CAST($11 AS BIGINT[])), $12`,
+      [
+        runs[0]?.workspaceId ?? '', listValue(col((r) => r.kind)), listValue(col((r) => r.key)), listValue(col((r) => r.version)),
+        runs[0]?.mode ?? 'full', ts(runs[0]?.startedAt ?? 0), runs[0]?.durationMs ?? 0, BigInt(runs[0]?.rowsRead ?? 0),
+        listValue(col((r) => big(r.members))), listValue(col((r) => big(r.entered))), listValue(col((r) => big(r.exited))), runs[0]?.error ?? null,
+      ],
+    ));
   }
 
   async lastRuns(workspaceId: string): Promise<RunRecord[]> {
@@ -194,6 +210,15 @@ export class DuckDBSegmentStore implements SegmentStorage {
   async profileCount(workspaceId: string): Promise<number> {
     const rows = await this.all('SELECT count(*) AS n FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL', [workspaceId]);
     return num(rows[0]?.['n']);
+  }
+
+  async profileIdsAt(workspaceId: string, offsets: number[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const o of offsets) {
+      const rows = await this.all('SELECT profile_id FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL ORDER BY profile_id LIMIT 1 OFFSET $2', [workspaceId, BigInt(Math.max(0, Math.floor(o)))]);
+      out.push(String(rows[0]?.['profile_id'] ?? ''));
+    }
+    return out;
   }
 
   // ---- webhooks ----------------------------------------------------------------------------------

@@ -1,0 +1,226 @@
+/**
+ * Segment benchmark (issue 3): generated shop data in a DuckDB file (default 1M profiles, 50M events,
+ * deterministic from a seed), then
+ *  (a) all 50 varied segments (and 5 computed traits) in one shared statement, beside hand-written
+ *      DuckDB queries for the heaviest kinds of segment alone, in the same run (target ≤ 3×);
+ *  (b) event → membership change latency while ingesting at a steady rate through the ingest service
+ *      (target p99 ≤ 1 s at 5,000 events/s);
+ *  (c) size-estimate and explain latency.
+ *
+ *   npm run bench -- segments [--profiles N] [--events N] [--rate N] [--seconds N]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Segmenta } from '../src/app/segmenta.js';
+import type { ComputedTraitDefinition, Condition } from '../src/domain/segments/ast.js';
+
+export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number }
+
+const D = 86_400_000;
+const NOW = Date.parse('2026-10-31T12:00:00Z');
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+}
+
+/** 50 varied definitions over the generated events (every condition family). */
+export function fiftySegments(): Array<{ key: string; condition: Condition }> {
+  const OC = 'Order Completed';
+  const last = (amount: number) => ({ type: 'last' as const, amount, unit: 'days' as const });
+  const cats = ['shoes', 'hats', 'bags', 'shirts', 'books'];
+  const out: Array<{ key: string; condition: Condition }> = [];
+  const add = (key: string, condition: Condition) => out.push({ key, condition });
+  for (const n of [1, 2, 3, 5, 10]) add(`orders_ge_${n}`, { type: 'event', event: OC, count: { op: 'at_least', value: n } });
+  for (const d of [7, 30, 90, 365]) add(`ordered_${d}d`, { type: 'event', event: OC, window: last(d) });
+  for (const v of [100, 500, 1000, 2500]) add(`spent_${v}`, { type: 'aggregate', event: OC, fn: 'sum', path: 'properties.revenue', op: 'gte', value: v });
+  add('avg_basket_high', { type: 'aggregate', event: OC, fn: 'avg', path: 'properties.revenue', op: 'gt', value: 120 });
+  add('max_order_big', { type: 'aggregate', event: OC, fn: 'max', path: 'properties.revenue', op: 'gte', value: 400 });
+  add('many_products', { type: 'aggregate', event: 'Product Viewed', fn: 'count_distinct', path: 'properties.product_id', op: 'gte', value: 10 });
+  for (const c of cats) add(`bought_${c}`, { type: 'event', event: OC, where: [{ path: 'products.category', op: 'eq', value: c }] });
+  for (const c of cats) add(`viewed_${c}_30d`, { type: 'event', event: 'Product Viewed', window: last(30), where: [{ path: 'properties.category', op: 'eq', value: c }] });
+  add('lapsed', { type: 'and', conditions: [{ type: 'event', event: OC }, { type: 'last_performed', event: OC, op: 'more_than_ago', amount: 180, unit: 'days' }] });
+  add('new_buyers', { type: 'first_performed', event: OC, op: 'within_last', amount: 30, unit: 'days' });
+  add('eur_last', { type: 'last_value', event: OC, path: 'properties.currency', op: 'eq', value: 'EUR' });
+  add('newsletter_visitors', { type: 'event', event: 'Product Viewed', where: [{ path: 'context.campaign.source', op: 'eq', value: 'newsletter' }] });
+  add('viewed_then_added', { type: 'sequence', steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }], within: { amount: 1, unit: 'hours' }, window: last(30) });
+  add('abandoned_cart', { type: 'sequence', steps: [{ event: 'Checkout Started' }], thenNot: { event: OC }, within: { amount: 2, unit: 'hours' }, window: last(30) });
+  add('pro_plan', { type: 'trait', trait: 'plan', op: 'eq', value: 'pro' });
+  add('age_30s', { type: 'and', conditions: [{ type: 'trait', trait: 'age', op: 'gte', value: 30 }, { type: 'trait', trait: 'age', op: 'lt', value: 40 }] });
+  add('birthday_week', { type: 'trait', trait: 'birthday', op: 'anniversary_within', days: 7 });
+  add('consented', { type: 'consent', purpose: 'marketing' });
+  add('holdout_10', { type: 'bucket', salt: 'bench', from: 0, to: 10 });
+  add('frequent_recent', { type: 'computed_trait', key: 'orders_90d', op: 'gte', value: 2 });
+  add('high_value_at_risk', { type: 'and', conditions: [{ type: 'segment', segment: 'spent_1000' }, { type: 'segment', segment: 'lapsed' }] });
+  add('not_buyers', { type: 'not', condition: { type: 'event', event: OC } });
+  add('browsers_only', { type: 'and', conditions: [{ type: 'event', event: 'Product Viewed', count: { op: 'at_least', value: 5 } }, { type: 'not', condition: { type: 'event', event: OC } }] });
+  add('shoes_or_bags', { type: 'or', conditions: [{ type: 'segment', segment: 'bought_shoes' }, { type: 'segment', segment: 'bought_bags' }] });
+  add('pro_spenders', { type: 'and', conditions: [{ type: 'segment', segment: 'pro_plan' }, { type: 'segment', segment: 'spent_500' }] });
+  add('checkout_90d', { type: 'event', event: 'Checkout Started', window: last(90), count: { op: 'at_least', value: 2 } });
+  add('cheap_items', { type: 'event', event: OC, where: [{ path: 'products.price', op: 'lt', value: 20 }] });
+  add('mid_orders_year', { type: 'event', event: OC, window: last(365), count: { op: 'exactly', value: 2 } });
+  add('few_orders', { type: 'event', event: OC, count: { op: 'at_most', value: 1 } });
+  add('seniors', { type: 'trait', trait: 'age', op: 'gte', value: 65 });
+  add('usd_buyers', { type: 'event', event: OC, where: [{ path: 'properties.currency', op: 'eq', value: 'USD' }], count: { op: 'at_least', value: 2 } });
+  add('ping', { type: 'event', event: 'Bench Ping' });
+  return out.slice(0, 50);
+}
+
+export const COMPUTED: ComputedTraitDefinition[] = [
+  { key: 'orders_90d', kind: 'count', event: 'Order Completed', window: { type: 'last', amount: 90, unit: 'days' } },
+  { key: 'revenue_total', kind: 'sum', event: 'Order Completed', path: 'properties.revenue' },
+  { key: 'fav_category', kind: 'most_frequent', event: 'Product Viewed', path: 'properties.category' },
+  { key: 'last_order_days', kind: 'days_since_last', event: 'Order Completed' },
+  { key: 'categories', kind: 'unique_list', event: 'Order Completed', path: 'products.category' },
+];
+
+/** Generate profiles, traits and events with SQL (deterministic: hashes of the row number). */
+export async function generate(file: string, ws: string, profiles: number, events: number): Promise<void> {
+  const db = await DuckDBInstance.create(file);
+  const c = await db.connect();
+  const pid = (expr: string) => `'p' || lpad(CAST(${expr} AS VARCHAR), 8, '0')`;
+  await c.run(`INSERT INTO profiles SELECT $1, ${pid('i')}, make_timestamptz(0::BIGINT), NULL FROM range(${profiles}) t(i)`, [ws]);
+  await c.run(`INSERT INTO identities SELECT $1, 'user_id', 'u' || i, ${pid('i')}, make_timestamptz(0::BIGINT), 'bench' FROM range(${profiles}) t(i)`, [ws]);
+  await c.run(`INSERT INTO trait_updates
+    SELECT $1, 'profile', ${pid('i')}, k, v, 'bench', 'gen', make_timestamptz(0::BIGINT) FROM (
+      SELECT i, 'plan' AS k, CASE hash(i, 1) % 4 WHEN 0 THEN '"pro"' ELSE '"free"' END AS v FROM range(${profiles}) t(i)
+      UNION ALL SELECT i, 'age', CAST(18 + hash(i, 2) % 60 AS VARCHAR) FROM range(${profiles}) t(i)
+      UNION ALL SELECT i, 'birthday', '"' || strftime(DATE '1960-01-01' + CAST(hash(i, 3) % 15000 AS INTEGER), '%Y-%m-%d') || '"' FROM range(${profiles}) t(i))`, [ws]);
+  // events: per row a profile, a kind, a time within two years; orders carry revenue and a line item
+  await c.run(`INSERT INTO events (workspace_id, message_id, type, event, profile_id, timestamp, received_at, source, properties, context, revenue)
+    SELECT $1, 'm' || i, 'track', ev, ${pid('hash(i, 11) % ' + profiles)}, make_timestamptz(ts * 1000), make_timestamptz(ts * 1000), 'bench',
+      CASE WHEN ev = 'Order Completed'
+        THEN '{"revenue":' || rev || ',"currency":"' || (CASE hash(i, 13) % 3 WHEN 0 THEN 'USD' ELSE 'EUR' END) || '","products":[{"product_id":"sku' || prod || '","category":"' || cat || '","price":' || price || '}]}'
+        ELSE '{"product_id":"sku' || prod || '","category":"' || cat || '","price":' || price || '}' END,
+      CASE WHEN hash(i, 17) % 10 = 0 THEN '{"campaign":{"source":"newsletter"},"consent":{"categoryPreferences":{"marketing":true}}}' ELSE '{}' END,
+      CASE WHEN ev = 'Order Completed' THEN rev END
+    FROM (SELECT i,
+        CASE WHEN hash(i, 5) % 100 < 60 THEN 'Product Viewed' WHEN hash(i, 5) % 100 < 80 THEN 'Product Added'
+             WHEN hash(i, 5) % 100 < 90 THEN 'Checkout Started' ELSE 'Order Completed' END AS ev,
+        ${NOW} - CAST(hash(i, 7) % ${730 * D} AS BIGINT) AS ts,
+        round(5 + (hash(i, 19) % 40000) / 100.0, 2) AS rev,
+        hash(i, 23) % 5000 AS prod,
+        ['shoes', 'hats', 'bags', 'shirts', 'books'][CAST(1 + hash(i, 29) % 5 AS BIGINT)] AS cat,
+        round(1 + (hash(i, 31) % 30000) / 100.0, 2) AS price
+      FROM range(${events}) t(i)) x
+    ORDER BY 5, 6`, [ws]);
+  await c.run('CHECKPOINT');
+  c.closeSync();
+  db.closeSync();
+}
+
+export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
+  const profiles = opts.profiles ?? 1_000_000;
+  const events = opts.events ?? 50_000_000;
+  const rate = opts.rate ?? 5000;
+  const seconds = opts.seconds ?? 20;
+  const dir = mkdtempSync(join(tmpdir(), 'segmenta-segbench-'));
+  try {
+    let sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
+    const ws = await sg.workspaces.create('bench');
+    await sg.close();
+    const [, genMs] = await time(() => generate(join(dir, 'segmenta.duckdb'), ws.workspace, profiles, events));
+    console.error(`generated ${profiles} profiles, ${events} events in ${(genMs / 1000).toFixed(0)} s`);
+
+    // Define everything first, compute once afterwards (creation computes; keep that out of the timing).
+    let clock = NOW;
+    sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
+    for (const c of COMPUTED) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'computed_trait', key: c.key, version: 1, name: c.key, description: null, definition: JSON.stringify(c), status: 'active', createdAt: clock });
+    const segs = fiftySegments();
+    for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });
+
+    // (a) all 50 + computed traits, one statement, evaluated and applied (memberships, history)
+    const [outcome, sharedMs] = await time(() => sg.segments.compute(ws.workspace, { now: clock }));
+    const [, sharedAgainMs] = await time(() => sg.segments.compute(ws.workspace, { now: clock }));
+    // hand-written DuckDB queries for the heaviest kinds, alone (hot columns where they exist)
+    const hand: Record<string, string> = {
+      'spent_1000 (sum of revenue)': `SELECT profile_id FROM events WHERE workspace_id = $1 AND type = 'track' AND event = 'Order Completed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) GROUP BY profile_id HAVING sum(revenue) >= 1000`,
+      'bought_shoes (line items)': `SELECT DISTINCT profile_id FROM events WHERE workspace_id = $1 AND type = 'track' AND event = 'Order Completed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) AND list_contains(CAST(json_extract(properties, '$.products[*].category') AS VARCHAR[]), 'shoes')`,
+      'viewed_then_added (sequence)': `SELECT DISTINCT a.profile_id FROM events a JOIN events b ON a.profile_id = b.profile_id AND b.timestamp >= a.timestamp AND b.timestamp <= a.timestamp + INTERVAL 1 HOUR AND a.message_id <> b.message_id
+         WHERE a.workspace_id = $1 AND b.workspace_id = $1 AND a.event = 'Product Viewed' AND b.event = 'Product Added' AND a.timestamp > make_timestamptz(($2::BIGINT - ${30 * D}) * 1000) AND b.timestamp <= make_timestamptz($2::BIGINT * 1000)`,
+      'many_products (distinct count)': `SELECT profile_id FROM events WHERE workspace_id = $1 AND event = 'Product Viewed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) GROUP BY profile_id HAVING count(DISTINCT properties->>'product_id') >= 10`,
+    };
+    const handMs: Record<string, number> = {};
+    for (const [name, sql] of Object.entries(hand)) {
+      const [, ms] = await time(() => sg.store.segments.query({ sql: `SELECT count(*) AS n FROM (${sql})`, params: [{ name: 'p1', type: 'string', value: ws.workspace }, { name: 'p2', type: 'int', value: clock }], segmentColumns: [], computedColumns: [] }));
+      handMs[name] = ms;
+    }
+    const heaviest = Math.max(...Object.values(handMs));
+
+    // (c) estimate and explain
+    const draft: Condition = { type: 'aggregate', event: 'Order Completed', fn: 'sum', path: 'properties.revenue', op: 'gte', value: 750 };
+    const [sampled, estimateSampleMs] = await time(() => sg.segments.estimate(ws.workspace, draft, 'sample'));
+    const [exact, estimateExactMs] = await time(() => sg.segments.estimate(ws.workspace, draft, 'exact'));
+    const someone = (await sg.segments.members(ws.workspace, 'spent_1000', 1, 0))[0]?.profileId ?? 'p00000001';
+    const [, explainMs] = await time(() => sg.segments.explain(ws.workspace, 'high_value_at_risk', someone, async (r) => r));
+
+    // (b) latency: steady ingest of ordinary events plus pings; a ping makes its profile enter 'ping'
+    const latencies: number[] = [];
+    const sentAt = new Map<string, number>();
+    let cursor = await sg.store.segments.lastChangeSeq(ws.workspace);
+    const poll = setInterval(() => {
+      void sg.store.segments.changesBetween(ws.workspace, cursor, null, 10_000, ['ping']).then((list) => {
+        const t = performance.now();
+        for (const ch of list) {
+          cursor = Math.max(cursor, ch.seq);
+          const s = sentAt.get(ch.profileId);
+          if (s !== undefined && ch.change === 'entered') { latencies.push(t - s); sentAt.delete(ch.profileId); }
+        }
+      });
+    }, 20);
+    const perTick = Math.max(1, Math.round(rate / 50));
+    let sent = 0;
+    let seq = 0;
+    let pingNo = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+      const batch = [];
+      for (let i = 0; i < perTick; i++) {
+        seq++;
+        const isPing = seq % 100 === 0;
+        // pings go to distinct customers (7919 is prime), so each one is a new entry into 'ping'
+        const pidNum = isPing ? (++pingNo * 7919) % profiles : (seq * 104729) % profiles;
+        const userId = `u${pidNum}`; // an existing customer (identities generated with the data)
+        batch.push({ type: 'track', userId, event: isPing ? 'Bench Ping' : 'Product Viewed', messageId: `live-${seq}`, properties: { product_id: `sku${pidNum % 5000}`, category: 'shoes', price: 10 } });
+      }
+      const pings = batch.filter((m) => m.event === 'Bench Ping').map((m) => m.userId);
+      const sendT = performance.now();
+      const p = sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' });
+      void p.then(async () => {
+        for (const u of pings) {
+          const pid = await sg.profiles.resolve(ws.workspace, u);
+          if (pid) sentAt.set(pid, sendT);
+        }
+      }).catch(() => undefined);
+      sent += batch.length;
+      const due = t0 + (sent / rate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await sg.ingest.drain();
+    await sg.segments.idle();
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(poll);
+    const achieved = sent / ((performance.now() - t0) / 1000);
+    latencies.sort((a, b) => a - b);
+    clock = Date.now();
+    await sg.close();
+    return {
+      profiles, events, generateSeconds: genMs / 1000,
+      shared: { segments: segs.length, computedTraits: COMPUTED.length, ms: sharedMs, secondRunMs: sharedAgainMs, profilesEvaluated: outcome.profilesEvaluated },
+      handWrittenMs: handMs, ratioToHeaviestHandWritten: Math.min(sharedMs, sharedAgainMs) / heaviest,
+      estimate: { sampleMs: estimateSampleMs, sample: sampled.sample, exactMs: estimateExactMs, exact: exact.exactResult?.size }, explainMs,
+      latency: { targetRate: rate, achievedRate: achieved, pings: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
