@@ -5,15 +5,26 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ExplainNode } from '../services/segments.js';
+import { parseSegmentText, printSegmentText } from '../domain/segments/text-form.js';
+import type { Condition } from '../domain/segments/ast.js';
 import { CliError, EXIT, chooseWorkspace, printJson, withSegmenta, type GlobalOptions } from './context.js';
 
-interface DefOpts { condition?: string; file?: string; workspace?: string }
+interface DefOpts { condition?: string; text?: string; file?: string; workspace?: string }
 
 /** The condition of a command: `--condition '<json>'` or `--file def.json` (a condition, or {condition}). */
 function conditionOf(opts: DefOpts, required: boolean): unknown {
   let text: string | undefined;
   let where = '--condition';
-  if (opts.condition !== undefined && opts.file !== undefined) throw new CliError('give --condition or --file, not both', EXIT.usage);
+  const given = [opts.condition, opts.text, opts.file].filter((x) => x !== undefined).length;
+  if (given > 1) throw new CliError('give one of --text, --condition or --file', EXIT.usage);
+  const fromText = (src: string, origin: string): unknown => {
+    const r = parseSegmentText(src);
+    if (r.condition) return r.condition;
+    const d = r.diagnostics[0];
+    const at = d?.span ? `\n  ${src.split('\n').join(' ')}\n  ${' '.repeat(d.span.start)}${'^'.repeat(Math.max(1, d.span.end - d.span.start))}` : '';
+    throw new CliError(`${origin}: ${d?.message ?? 'invalid'} [${d?.code ?? 'syntax'}]${at}`, EXIT.usage);
+  };
+  if (opts.text !== undefined) return fromText(opts.text, '--text');
   if (opts.condition !== undefined) text = opts.condition;
   if (opts.file !== undefined) {
     where = opts.file;
@@ -22,9 +33,11 @@ function conditionOf(opts: DefOpts, required: boolean): unknown {
     } catch (err) {
       throw new CliError(`cannot read ${opts.file}: ${err instanceof Error ? err.message : String(err)}`, EXIT.usage);
     }
+    // a .seg file (or anything not starting with {) is the text form
+    if (!/^\s*\{/.test(text)) return fromText(text, opts.file);
   }
   if (text === undefined) {
-    if (required) throw new CliError('give the definition with --condition \'<json>\' or --file <definition.json> (docs/segments.md)', EXIT.usage);
+    if (required) throw new CliError('give the definition with --text \'<text form>\', --condition \'<json>\' or --file <file> (docs/segments.md)', EXIT.usage);
     return undefined;
   }
   let v: unknown;
@@ -65,11 +78,16 @@ export function registerSegments(program: Command): void {
   seg.command('show <key>').description('one segment: definition, size, last computation').option(...wsOpt)
     .action(async (key: string, opts: { workspace?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      await withSegmenta(g, async (sg) => printJson(await sg.segments.get(await chooseWorkspace(sg, ws(opts)), key)));
+      await withSegmenta(g, async (sg) => {
+        const s = await sg.segments.get(await chooseWorkspace(sg, ws(opts)), key);
+        if (g.json) return printJson(s);
+        console.log(`${s.key} (${s.name}) v${s.version} ${s.status}: ${s.members} members${s.stale ? `, stale: ${s.staleReason}` : ''}`);
+        console.log(printSegmentText(s.condition as Condition));
+      });
     });
 
   seg.command('create <key>').description('create a segment and compute its members now')
-    .option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a JSON file with the condition').option('--name <text>', 'display name')
+    .option('--text <text>', 'the condition, text form').option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a file with the condition (JSON, or text form)').option('--name <text>', 'display name')
     .option('--description <text>', 'what it is for').option(...wsOpt)
     .action(async (key: string, opts: DefOpts & { name?: string; description?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -82,7 +100,7 @@ export function registerSegments(program: Command): void {
     });
 
   seg.command('edit <key>').description('a new version of a segment (members re-evaluated, changes recorded)')
-    .option('--condition <json>', 'the new condition, JSON form').option('--file <path>', 'a JSON file with the condition').option('--name <text>', 'display name')
+    .option('--text <text>', 'the new condition, text form').option('--condition <json>', 'the new condition, JSON form').option('--file <path>', 'a file with the condition (JSON, or text form)').option('--name <text>', 'display name')
     .option('--description <text>', 'what it is for').option(...wsOpt)
     .action(async (key: string, opts: DefOpts & { name?: string; description?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -137,7 +155,7 @@ export function registerSegments(program: Command): void {
     });
 
   seg.command('estimate').description('size of an unsaved definition: a sampled estimate with its interval on large workspaces, then the exact count')
-    .option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a JSON file with the condition')
+    .option('--text <text>', 'the condition, text form').option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a file with the condition (JSON, or text form)')
     .option('--mode <m>', 'sample, exact or both', 'both').option(...wsOpt)
     .action(async (opts: DefOpts & { mode: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();

@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { InputError } from '../domain/errors.js';
+import { parseSegmentText } from '../domain/segments/text-form.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { body, requireRole } from './admin-routes.js';
 import type { AppEnv as Env } from './env.js';
@@ -19,7 +20,15 @@ const EditSegment = Definition.extend({ name: z.string().min(1).max(200).optiona
 
 /** The condition of a body: JSON form, or text form parsed here (diagnostics on failure). */
 function conditionOf(b: { condition?: unknown; text?: string | undefined }, required: boolean): unknown {
-  if (b.text !== undefined) throw new InputError('bad_request', 'the text form is not accepted yet; send the JSON form as "condition" (docs/segments.md)');
+  if (b.text !== undefined && b.condition !== undefined) throw new InputError('bad_request', 'send "condition" (JSON form) or "text" (text form), not both');
+  if (b.text !== undefined) {
+    const r = parseSegmentText(b.text);
+    if (!r.condition) {
+      const d = r.diagnostics[0];
+      throw Object.assign(new InputError(d?.code ?? 'syntax', `text${d?.span ? ` at character ${d.span.start}` : ''}: ${d?.message ?? 'invalid'}`), { diagnostics: r.diagnostics });
+    }
+    return r.condition;
+  }
   if (b.condition === undefined && required) throw new InputError('bad_request', 'send the definition as "condition" (JSON form) or "text" (text form)');
   return b.condition;
 }

@@ -163,4 +163,11 @@ test('segments: create, list, members as CSV, explain, estimate, a bad definitio
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no active segment 'nope'/);
   assert.equal(cli(['segments', 'explain', 'nope', 'c-2', '--data', data]).code, 3);
+  const viaText = cli(['segments', 'create', 'big', '--text', 'sum of properties.total for "Order Completed" >= 100', '--data', data, '--json']);
+  assert.equal(viaText.code, 0, viaText.stderr);
+  assert.equal((JSON.parse(viaText.stdout) as { members: number }).members, 1);
+  assert.match(cli(['segments', 'show', 'big', '--data', data]).stdout, /sum of properties\.total for "Order Completed" >= 100/);
+  const badText = cli(['segments', 'estimate', '--text', 'trait plan = "pro', '--data', data]);
+  assert.equal(badText.code, 2);
+  assert.match(badText.stderr, /no closing " \[syntax\.unterminated_string\]\n.*\n\s+\^+/);
 });

@@ -32,8 +32,12 @@ test('segments over HTTP: create, incremental entry and exit, explain, estimate,
     assert.equal(res.body['stale'], false);
     assert.ok(res.body['lastComputed']);
 
-    res = await api(t, 'POST', '/api/v1/segments', { key: 'buyers', condition: { type: 'event', event: 'Order Completed' } });
+    res = await api(t, 'POST', '/api/v1/segments', { key: 'buyers', text: 'performed "Order Completed"' });
     assert.equal(res.body['members'], 2);
+    assert.deepEqual(res.body['condition'], { type: 'event', event: 'Order Completed' }, 'the text form is stored as its JSON form');
+    res = await api(t, 'POST', '/api/v1/segments/check', { text: 'performed "Order Completed" at lest 2 times' });
+    assert.equal(res.body['valid'], false);
+    assert.equal((res.body['diagnostics'] as Array<{ code: string; span: { start: number } }>)[0]?.code, 'syntax.trailing');
 
     // a bad definition: diagnostics with a pointer; an unknown reference; a cycle
     res = await api(t, 'POST', '/api/v1/segments', { key: 'bad', condition: { type: 'trait', trait: 'plan', op: 'eq', vlaue: 'x' } });
