@@ -215,6 +215,9 @@ export class SegmentService {
     if (def.kind !== 'count' && def.kind !== 'days_since_last' && def.kind !== 'days_since_first' && !def.path) {
       throw new InputError('computed.path', `a '${def.kind}' computed trait needs a path (e.g. properties.revenue)`);
     }
+    if ((def.kind === 'first' || def.kind === 'last' || def.kind === 'most_frequent') && def.path?.startsWith('products.')) {
+      throw new InputError('computed.path', `a '${def.kind}' computed trait reads one value per event: use a properties. or context. path (for line items use unique_list or unique_count)`);
+    }
     const existing = (await this.versions(ws, 'computed_trait')).get(def.key);
     const last = existing?.[existing.length - 1];
     await this.store.segments.insertDefinition({

@@ -98,7 +98,9 @@ function chKeys(p: Params, keys: string[]): string {
 
 export const clickhouseDialect: Dialect = {
   name: 'clickhouse',
-  selectSuffix: ' SETTINGS join_use_nulls = 1',
+  // join_use_nulls: a profile without events gets NULL aggregates as in standard SQL. Variants off: a
+  // CASE whose branches differ in type must fail loudly, not become a Variant that converts NULL to 0.
+  selectSuffix: ' SETTINGS join_use_nulls = 1, use_variant_as_common_type = 0',
   placeholder: (name, _position, type) => `{${name}:${CH_TYPES[type]}}`,
   ident: (name) => quoteIdent(name, 'backtick'),
   epochMs: (col) => `toUnixTimestamp64Milli(${col})`,
@@ -161,7 +163,7 @@ export const clickhouseDialect: Dialect = {
   contains: (hay, needle) => `(position(${hay}, ${needle}) > 0)`,
   startsWith: (s, prefix) => `startsWith(${s}, ${prefix})`,
   endsWith: (s, suffix) => `endsWith(${s}, ${suffix})`,
-  parseDateMs: (expr) => `toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC'))`,
+  parseDateMs: (expr) => `CAST(toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC')) AS Nullable(Float64))`,
   monthDay: (ms) => `(toMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')) * 100 + toDayOfMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')))`,
   md5Bucket: (expr) => `(reinterpretAsUInt32(reverse(substring(MD5(${expr}), 1, 4))) % 100)`,
   concat: (...parts) => `concat(${parts.join(', ')})`,
