@@ -8,8 +8,14 @@ import { runSegmentBench } from './segments.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
-  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds') }),
+  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only') }),
 };
+
+function text(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
 
 /** `--name N` or `--name=N` after the benchmark names. */
 function flag(name: string): number | undefined {
@@ -22,7 +28,7 @@ function flag(name: string): number | undefined {
   return undefined;
 }
 
-const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !(all[i - 1] ?? '').startsWith('--'));
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !((all[i - 1] ?? '').startsWith('--') && all[i - 1] !== '--latency-only'));
 const names = wanted.length ? wanted : Object.keys(BENCHES);
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
 for (const name of names) {

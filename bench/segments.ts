@@ -7,7 +7,8 @@
  *      (target p99 ≤ 1 s at 5,000 events/s);
  *  (c) size-estimate and explain latency.
  *
- *   npm run bench -- segments [--profiles N] [--events N] [--rate N] [--seconds N]
+ *   npm run bench -- segments [--profiles N] [--events N] [--rate N] [--seconds N] [--dir D] [--latency-only]
+ *   (--dir keeps the generated database in D and reuses it on the next run of the same size)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Segmenta } from '../src/app/segmenta.js';
 import type { ComputedTraitDefinition, Condition } from '../src/domain/segments/ast.js';
 
-export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number }
+export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean }
 
 const D = 86_400_000;
 const NOW = Date.parse('2026-10-31T12:00:00Z');
@@ -122,24 +123,33 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
   const events = opts.events ?? 50_000_000;
   const rate = opts.rate ?? 5000;
   const seconds = opts.seconds ?? 20;
-  const dir = mkdtempSync(join(tmpdir(), 'segmenta-segbench-'));
+  const keep = opts.dir !== undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmenta-segbench-'));
   try {
     let sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
-    const ws = await sg.workspaces.create('bench');
+    const existing = (await sg.workspaces.list()).find((w) => w.name === `bench-${profiles}-${events}`);
+    const ws = existing ? { workspace: existing.id } : await sg.workspaces.create(`bench-${profiles}-${events}`);
     await sg.close();
-    const [, genMs] = await time(() => generate(join(dir, 'segmenta.duckdb'), ws.workspace, profiles, events));
-    console.error(`generated ${profiles} profiles, ${events} events in ${(genMs / 1000).toFixed(0)} s`);
+    let genMs = 0;
+    if (!existing) {
+      [, genMs] = await time(() => generate(join(dir, 'segmenta.duckdb'), ws.workspace, profiles, events));
+      console.error(`generated ${profiles} profiles, ${events} events in ${(genMs / 1000).toFixed(0)} s`);
+    }
 
     // Define everything first, compute once afterwards (creation computes; keep that out of the timing).
     let clock = NOW;
     sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
-    for (const c of COMPUTED) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'computed_trait', key: c.key, version: 1, name: c.key, description: null, definition: JSON.stringify(c), status: 'active', createdAt: clock });
+    if (!existing) for (const c of COMPUTED) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'computed_trait', key: c.key, version: 1, name: c.key, description: null, definition: JSON.stringify(c), status: 'active', createdAt: clock });
     const segs = fiftySegments();
-    for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });
+    if (!existing) for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });
 
     // (a) all 50 + computed traits, one statement, evaluated and applied (memberships, history)
-    const [outcome, sharedMs] = await time(() => sg.segments.compute(ws.workspace, { now: clock }));
-    const [, sharedAgainMs] = await time(() => sg.segments.compute(ws.workspace, { now: clock }));
+    const skip = opts.latencyOnly === true;
+    if (skip) console.error('latency only: shared, hand-written, estimate and explain skipped');
+    else console.error('computing all segments (shared statement)…');
+    const [outcome, sharedMs] = skip ? [{ profilesEvaluated: 0 }, NaN] : await time(() => sg.segments.compute(ws.workspace, { now: clock }));
+    if (!skip) console.error(`  ${(sharedMs / 1000).toFixed(1)} s`);
+    const [, sharedAgainMs] = skip ? [null, NaN] : await time(() => sg.segments.compute(ws.workspace, { now: clock }));
     // hand-written DuckDB queries for the heaviest kinds, alone (hot columns where they exist)
     const hand: Record<string, string> = {
       'spent_1000 (sum of revenue)': `SELECT profile_id FROM events WHERE workspace_id = $1 AND type = 'track' AND event = 'Order Completed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) GROUP BY profile_id HAVING sum(revenue) >= 1000`,
@@ -148,20 +158,23 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
          WHERE a.workspace_id = $1 AND b.workspace_id = $1 AND a.event = 'Product Viewed' AND b.event = 'Product Added' AND a.timestamp > make_timestamptz(($2::BIGINT - ${30 * D}) * 1000) AND b.timestamp <= make_timestamptz($2::BIGINT * 1000)`,
       'many_products (distinct count)': `SELECT profile_id FROM events WHERE workspace_id = $1 AND event = 'Product Viewed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) GROUP BY profile_id HAVING count(DISTINCT properties->>'product_id') >= 10`,
     };
+    console.error('hand-written queries…');
     const handMs: Record<string, number> = {};
-    for (const [name, sql] of Object.entries(hand)) {
+    for (const [name, sql] of Object.entries(skip ? {} : hand)) {
       const [, ms] = await time(() => sg.store.segments.query({ sql: `SELECT count(*) AS n FROM (${sql})`, params: [{ name: 'p1', type: 'string', value: ws.workspace }, { name: 'p2', type: 'int', value: clock }], segmentColumns: [], computedColumns: [] }));
       handMs[name] = ms;
     }
     const heaviest = Math.max(...Object.values(handMs));
 
     // (c) estimate and explain
+    console.error('estimate and explain…');
     const draft: Condition = { type: 'aggregate', event: 'Order Completed', fn: 'sum', path: 'properties.revenue', op: 'gte', value: 750 };
-    const [sampled, estimateSampleMs] = await time(() => sg.segments.estimate(ws.workspace, draft, 'sample'));
-    const [exact, estimateExactMs] = await time(() => sg.segments.estimate(ws.workspace, draft, 'exact'));
+    const [sampled, estimateSampleMs] = skip ? [{ sample: null }, NaN] : await time(() => sg.segments.estimate(ws.workspace, draft, 'sample'));
+    const [exact, estimateExactMs] = skip ? [{ exactResult: null }, NaN] : await time(() => sg.segments.estimate(ws.workspace, draft, 'exact'));
     const someone = (await sg.segments.members(ws.workspace, 'spent_1000', 1, 0))[0]?.profileId ?? 'p00000001';
-    const [, explainMs] = await time(() => sg.segments.explain(ws.workspace, 'high_value_at_risk', someone, async (r) => r));
+    const [, explainMs] = skip ? [null, NaN] : await time(() => sg.segments.explain(ws.workspace, 'high_value_at_risk', someone, async (r) => r));
 
+    console.error('latency under ingest…');
     // (b) latency: steady ingest of ordinary events plus pings; a ping makes its profile enter 'ping'
     const latencies: number[] = [];
     const sentAt = new Map<string, number>();
@@ -221,6 +234,6 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       latency: { targetRate: rate, achievedRate: achieved, pings: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN },
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -127,11 +127,13 @@ class Compiler {
       parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
     }
     if (this.traitCols.size) {
+      // Current traits straight from the update log (latest value per key), filtered before grouping,
+      // so an incremental run reads only the touched profiles' updates.
       const tw = [`workspace_id = ${ws}`, `entity_type = 'profile'`];
       if (restrict) tw.push(d.inList('entity_id', restrict));
       if (range) tw.push(inRange('entity_id'));
-      parts.push(`tr AS (SELECT entity_id AS pid, ${[...this.traitCols].map(([k, a]) => `${d.agg('any', d.toText('value'), `key = ${p.str(k)}`)} AS ${a}`).join(', ')} ` +
-        `FROM traits WHERE ${tw.join(' AND ')} GROUP BY entity_id)`);
+      parts.push(`tr AS (SELECT entity_id AS pid, ${[...this.traitCols].map(([k, a]) => `${d.aggLatest(d.toText('value'), 'updated_at', `key = ${p.str(k)}`)} AS ${a}`).join(', ')} ` +
+        `FROM trait_updates WHERE ${tw.join(' AND ')} GROUP BY entity_id)`);
     }
     if (this.scoreCols.size) {
       const sw = [`workspace_id = ${ws}`];

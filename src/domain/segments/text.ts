@@ -18,7 +18,7 @@
  *   condition  := and ('or' and)*
  *   and        := unary ('and' unary)*
  *   unary      := 'not' unary | primary
- *   primary    := '(' condition ')' | ('all' | 'any') 'of' '(' condition (',' condition)* ')' | leaf
+ *   primary    := '(' condition ')' | ('all' | 'any') 'of'? '(' condition (',' condition)* ')' | leaf
  *   leaf       := 'trait' name comparison
  *               | 'performed' selector { count | window | where }
  *               | fn 'of' path 'for' selector { window | where } numeric       fn: sum avg min max count_distinct
@@ -477,9 +477,9 @@ class Parser {
       this.depth--;
       return c;
     }
-    if (this.isWord(t, 'all', 'any') && this.isWord(this.peek(1), 'of')) {
+    if (this.isWord(t, 'all', 'any') && (this.isWord(this.peek(1), 'of') || this.isPunct(this.peek(1), '('))) {
       this.take();
-      this.take();
+      if (this.isWord(this.peek(), 'of')) this.take();
       const kw = this.isWord(t, 'all') ? 'all' : 'any';
       const open = this.expectPunct('(', `"${kw} of"`, `write ${kw} of (condition, condition, …)`);
       this.enter(t);

@@ -57,6 +57,8 @@ export interface Dialect {
   arrayMap(arr: string, v: string, body: string): string;
   /** Conditional aggregate: `fn(expr)` over rows where `cond`; NULL when no non-NULL input except count (0). */
   agg(fn: AggFn, expr: string, cond: string): string;
+  /** The value of `expr` at the greatest `time` among rows where `cond` (NULL when none). */
+  aggLatest(expr: string, time: string, cond: string): string;
   /** Aggregates over an array expression: sum (0 when empty), min/max/avg (NULL when empty), distinct. */
   arrayAgg(fn: 'sum' | 'min' | 'max' | 'avg', arr: string): string;
   /** Flatten the arrays of a group into one (conditional aggregate). */

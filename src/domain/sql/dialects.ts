@@ -60,6 +60,7 @@ export const duckdbDialect: Dialect = {
       default: return `${fn}(${expr}) FILTER (WHERE ${cond})`;
     }
   },
+  aggLatest: (expr, time, cond) => `arg_max(${expr}, ${time}) FILTER (WHERE ${cond})`,
   arrayAgg: (fn, arr) => `list_${fn}(${arr})`,
   aggFlatten: (arr, cond) => `coalesce(flatten(list(${arr}) FILTER (WHERE ${cond})), [])`,
   arraySortDistinctLimit: (arr, n) => `list_sort(list_distinct(${arr}))[1:${Math.trunc(n)}]`,
@@ -142,6 +143,7 @@ export const clickhouseDialect: Dialect = {
       default: return `${fn}IfOrNull(${expr}, ${cond})`;
     }
   },
+  aggLatest: (expr, time, cond) => `argMaxIfOrNull(${expr}, ${time}, ${cond})`,
   arrayAgg(fn, arr) {
     const a = `arrayFilter(z -> z IS NOT NULL, ${arr})`;
     if (fn === 'sum') return `arraySum(${a})`;

@@ -89,8 +89,12 @@ export class DuckDBEngine implements StoragePort {
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
     private readonly stagingDir: string,
+    private readonly segmentWriter: DuckDBConnection,
   ) {
-    this.segments = new DuckDBSegmentStore(writer, reader, this.writeLock);
+    // Segment evaluation writes other tables than ingest (memberships, history, computed values) on its
+    // own connection and lock, so a long evaluation never holds up ingest commits (DuckDB runs the two
+    // transactions concurrently; they touch disjoint tables, so they cannot conflict).
+    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new Serial());
   }
 
   static async open(opts: DuckDBEngineOptions): Promise<DuckDBEngine> {
@@ -123,7 +127,8 @@ export class DuckDBEngine implements StoragePort {
     }
     const writer = await instance.connect();
     const reader = await instance.connect();
-    const engine = new DuckDBEngine(instance, writer, reader, stagingDir);
+    const segmentWriter = await instance.connect();
+    const engine = new DuckDBEngine(instance, writer, reader, stagingDir, segmentWriter);
     return engine;
   }
 
@@ -164,6 +169,7 @@ export class DuckDBEngine implements StoragePort {
     await this.writeLock.run(async () => {
       this.writer.closeSync();
       this.reader.closeSync();
+      this.segmentWriter.closeSync();
       this.instance.closeSync();
     });
     await rm(this.stagingDir, { recursive: true, force: true });
