@@ -25,5 +25,11 @@ export function printProfile(p: ProfileView): void {
   }
   out.push('', `Merge history (${p.merges.length})`);
   for (const m of p.merges) out.push(`  ${iso(m.at)}  ${m.from} → ${m.to}: ${m.reason}`);
+  out.push('', `Computed traits (${p.computedTraits.length})`);
+  for (const c of p.computedTraits) out.push(`  ${c.key.padEnd(20)} ${short(c.value).padEnd(40)} computed ${iso(c.computedAt)}`);
+  out.push('', `Segments (${p.segments.length})`);
+  for (const x of p.segments) out.push(`  ${x.key.padEnd(28)} since ${iso(x.enteredAt)}`);
+  out.push('', `Segment history (${p.segmentHistory.length})`);
+  for (const h of p.segmentHistory) out.push(`  ${iso(h.at)}  ${h.change.padEnd(7)} ${h.segment} (v${h.version})`);
   console.log(out.join('\n'));
 }

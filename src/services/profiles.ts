@@ -18,6 +18,10 @@ export interface ProfileView {
     source: string; revenue: number | null; properties: unknown;
   }>;
   merges: Array<{ from: string; to: string; reason: string; messageId: string; at: string }>;
+  /** Current segment memberships, and every entry and exit of this profile. */
+  segments: Array<{ key: string; enteredAt: string }>;
+  segmentHistory: Array<{ segment: string; change: 'entered' | 'exited'; at: string; version: number }>;
+  computedTraits: Array<{ key: string; value: unknown; computedAt: string }>;
 }
 
 export function isoTime(ms: number): string {
@@ -56,12 +60,15 @@ export class ProfileService {
     if (ref.trim() === '') throw new InputError('bad_ref', 'a profile reference is empty');
     const profileId = await this.resolve(workspaceId, ref);
     if (!profileId) throw new NotFoundError(`no profile matches '${ref}' (try a profile id, user id, email, anonymous id, or type:value)`);
-    const [identities, traits, eventCounts, recentEvents, merges] = await Promise.all([
+    const [identities, traits, eventCounts, recentEvents, merges, segments, history, computed] = await Promise.all([
       this.store.profileIdentities(workspaceId, profileId),
       this.store.profileTraits(workspaceId, profileId),
       this.store.profileEventCounts(workspaceId, profileId),
       this.store.profileRecentEvents(workspaceId, profileId, recent),
       this.store.profileMerges(workspaceId, profileId),
+      this.store.segments.profileSegments(workspaceId, profileId),
+      this.store.segments.profileHistory(workspaceId, profileId),
+      this.store.segments.computedValues(workspaceId, profileId),
     ]);
     return {
       workspaceId, profileId, requested: ref,
@@ -71,6 +78,9 @@ export class ProfileService {
       totalEvents: eventCounts.reduce((sum, c) => sum + c.count, 0),
       recentEvents: recentEvents.map((e) => ({ ...e, timestamp: isoTime(e.timestamp), receivedAt: isoTime(e.receivedAt) })),
       merges: merges.map((m) => ({ from: m.from, to: m.to, reason: m.reason, messageId: m.messageId, at: isoTime(m.at) })),
+      segments: segments.map((x) => ({ key: x.key, enteredAt: isoTime(x.enteredAt) })),
+      segmentHistory: history.map((h) => ({ segment: h.segmentKey, change: h.change, at: isoTime(h.at), version: h.version })),
+      computedTraits: computed.map((c) => ({ key: c.key, value: c.value, computedAt: isoTime(c.computedAt) })),
     };
   }
 }

@@ -64,6 +64,15 @@ test('segments over HTTP: create, incremental entry and exit, explain, estimate,
     const bob = await t.sg.profiles.resolve(ws, 'bob');
     assert.equal(changes[0]?.['profileId'], bob);
 
+    const prof = await api(t, 'GET', '/api/v1/profiles/bob');
+    assert.deepEqual((prof.body['segments'] as Array<{ key: string }>).map((x) => x.key).sort(), ['big_spenders', 'buyers']);
+    assert.deepEqual((prof.body['segmentHistory'] as Array<{ segment: string; change: string }>).map((h) => `${h.segment}:${h.change}`).sort(), ['big_spenders:entered', 'buyers:entered']);
+    res = await api(t, 'POST', '/api/v1/computed-traits', { key: 'order_count', kind: 'count', event: 'Order Completed' });
+    assert.equal(res.status, 201);
+    const prof2 = await api(t, 'GET', '/api/v1/profiles/bob');
+    assert.deepEqual((prof2.body['computedTraits'] as Array<{ key: string; value: unknown }>).map((c) => [c.key, c.value]), [['order_count', 2]]);
+    res = await api(t, 'POST', '/api/v1/computed-traits', { key: 'first_cat', kind: 'first', event: 'Order Completed', path: 'products.category' });
+    assert.equal(res.status, 400, 'first/last/most_frequent read one value per event');
     res = await api(t, 'GET', '/api/v1/segments/big_spenders/members');
     assert.equal((res.body['members'] as unknown[]).length, 2);
     res = await api(t, 'GET', '/api/v1/segments/big_spenders/members?format=csv');

@@ -4,6 +4,7 @@
  * diagnostics (code, message, span).
  */
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AGGREGATE_FNS, ConditionSchema, type Comparison, type Condition, type Diagnostic } from '../../src/domain/segments/ast.js';
@@ -311,6 +312,8 @@ test('lenient input, canonical output', () => {
   same('trait x = 1E3', 'trait x = 1000');
   same('trait x = "\\u00e9"', 'trait x = "é"');
   same('all of (consent a, consent b)', 'consent a and consent b');
+  same('all (consent a)', 'all of (consent a)');
+  same('any (consent a, consent b)', 'consent a or consent b');
   same('  trait\ta\n=\n1  ', 'trait a = 1');
   same('trait a = "\\/\\b\\f\\r\\t"', 'trait a = "/\\b\\f\\r\\t"');
   // absent optionals stay absent
@@ -508,4 +511,23 @@ test('schema errors point at the offending value, with a JSON pointer', () => {
   const f = fails(filter);
   assert.equal(f.pointer, '/where/1/value');
   assert.deepEqual(f.span, spanOf(filter, '""'));
+});
+
+test('the examples of docs/segments.md: each JSON form and the text form after it are the same condition', () => {
+  const doc = readFileSync('docs/segments.md', 'utf8');
+  const pairs = [...doc.matchAll(/```json\n(.*?)\n```\n```text\n(.*?)\n```/gs)];
+  assert.ok(pairs.length >= 15, `only ${pairs.length} examples found`);
+  const types = new Set<string>();
+  for (const [, json = '', text = ''] of pairs) {
+    const c = ConditionSchema.parse(JSON.parse(json));
+    const visit = (x: Condition): void => {
+      types.add(x.type);
+      if (x.type === 'and' || x.type === 'or') x.conditions.forEach(visit);
+      if (x.type === 'not') visit(x.condition);
+    };
+    visit(c);
+    assert.deepEqual(parse(text), c, text);
+    assert.equal(printSegmentText(c), text);
+  }
+  assert.equal(types.size, 15, `condition types with an example: ${[...types].join(', ')}`);
 });

@@ -350,7 +350,10 @@ class Parser {
       const c = this.parseOr();
       const t = this.peek();
       if (t.kind === 'punct' && t.text === ')') this.fail(t, '', { code: 'syntax.unbalanced_bracket', message: 'unexpected ")": there is no "(" to close' });
-      if (t.kind !== 'eof') this.fail(t, '"and", "or" or the end of the text after the condition', { code: 'syntax.trailing_input', candidates: ['and', 'or'] });
+      if (t.kind !== 'eof') {
+        const hint = this.isWord(t, 'within') ? 'the time window of events is written "in last 30 days" ("within" compares a date)' : undefined;
+        this.fail(t, '"and", "or" or the end of the text after the condition', { code: 'syntax.trailing_input', candidates: ['and', 'or'], ...(hint ? { hint } : {}) });
+      }
       return c;
     } catch (e) {
       if (e instanceof ParseError) {
