@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ExplainNode } from '../services/segments.js';
-import { parseSegmentText, printSegmentText } from '../domain/segments/text-form.js';
+import { parseSegmentText, printSegmentText } from '../domain/segments/text.js';
 import type { Condition } from '../domain/segments/ast.js';
 import { CliError, EXIT, chooseWorkspace, printJson, withSegmenta, type GlobalOptions } from './context.js';
 

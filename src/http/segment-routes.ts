@@ -6,7 +6,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { InputError } from '../domain/errors.js';
-import { parseSegmentText } from '../domain/segments/text-form.js';
+import { parseSegmentText } from '../domain/segments/text.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { body, requireRole } from './admin-routes.js';
 import type { AppEnv as Env } from './env.js';

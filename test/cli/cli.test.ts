@@ -169,5 +169,5 @@ test('segments: create, list, members as CSV, explain, estimate, a bad definitio
   assert.match(cli(['segments', 'show', 'big', '--data', data]).stdout, /sum of properties\.total for "Order Completed" >= 100/);
   const badText = cli(['segments', 'estimate', '--text', 'trait plan = "pro', '--data', data]);
   assert.equal(badText.code, 2);
-  assert.match(badText.stderr, /no closing " \[syntax\.unterminated_string\]\n.*\n\s+\^+/);
+  assert.match(badText.stderr, /has no closing " on the same line \[syntax\.unterminated_string\]\n.*\n\s+\^+/);
 });

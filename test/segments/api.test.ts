@@ -37,7 +37,7 @@ test('segments over HTTP: create, incremental entry and exit, explain, estimate,
     assert.deepEqual(res.body['condition'], { type: 'event', event: 'Order Completed' }, 'the text form is stored as its JSON form');
     res = await api(t, 'POST', '/api/v1/segments/check', { text: 'performed "Order Completed" at lest 2 times' });
     assert.equal(res.body['valid'], false);
-    assert.equal((res.body['diagnostics'] as Array<{ code: string; span: { start: number } }>)[0]?.code, 'syntax.trailing');
+    assert.equal((res.body['diagnostics'] as Array<{ code: string; span: { start: number } }>)[0]?.code, 'syntax.unknown_keyword');
 
     // a bad definition: diagnostics with a pointer; an unknown reference; a cycle
     res = await api(t, 'POST', '/api/v1/segments', { key: 'bad', condition: { type: 'trait', trait: 'plan', op: 'eq', vlaue: 'x' } });

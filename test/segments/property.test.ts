@@ -11,7 +11,18 @@ import type { ComputedTraitDefinition, Condition } from '../../src/domain/segmen
 import { compileWorkspace } from '../../src/domain/segments/compile.js';
 import { computeTrait, evaluate, type EvalEvent, type EvalProfile } from '../../src/domain/segments/reference.js';
 import { DIALECTS } from '../../src/domain/sql/dialects.js';
-import { conditionArb, EVENT_NAMES } from './condition-arb.js';
+import { conditionArbs } from './arbitrary.js';
+
+const EVENT_NAMES = ['Order Completed', 'Product Viewed', 'Product Added', 'Checkout Started'];
+// The generated conditions speak about the same names as the generated events, traits and definitions.
+const conditionArb = conditionArbs({
+  vocabulary: {
+    eventNames: [...EVENT_NAMES, '*'], traitKeys: ['plan', 'age', 'email', 'vip', 'signup', 'first name', 'and', 'birthday'],
+    pathSegments: ['revenue', 'currency', 'category', 'price', 'odd key'], computedKeys: ['orders_90d', 'revenue_total', 'score', 'cats', 'top_currency', 'avg_price', 'since', 'distinct_cats'],
+    scoreModels: ['churn', 'clv model'], segmentKeys: ['vip', 'big_spenders', 'in'], consentPurposes: ['marketing', 'analytics'],
+  },
+  maxDepth: 3,
+}).conditionArb;
 import { chdbRunner, duckRunner, type EngineRunner, type ScenarioData } from './engines.js';
 
 const SEED = Number(process.env['SEGMENTA_SEED'] ?? 7);

@@ -581,6 +581,7 @@ class Parser {
         return this.mark({ type: 'bucket', salt, from, to }, start, f);
       }
       default: {
+        if (ALL_KEYWORDS.has(t.lower)) return this.fail(t, A_CONDITION);
         const guess = suggest(t.text, CONDITION_KEYWORDS);
         return this.fail(t, A_CONDITION, {
           code: 'syntax.unknown_keyword',
@@ -668,7 +669,8 @@ class Parser {
     if (t.kind === 'string') event = t.value;
     else if (this.isPunct(t, '*')) event = '*';
     else {
-      const what = `${messageType && messageType !== 'track' ? `a ${messageType} name` : 'an event name'} in double quotes (like "Order Completed") or * (any) after ${messageType ? `"${messageType}"` : after}`;
+      const kind = messageType === 'page' ? 'a page name in double quotes (like "Pricing")' : messageType === 'screen' ? 'a screen name in double quotes (like "Home")' : 'an event name in double quotes (like "Order Completed")';
+      const what = `${kind} or * (any) after ${messageType ? `"${messageType}"` : after}`;
       return this.fail(t, what, t.kind === 'word' && !messageType ? { hint: `names are written in double quotes ("${t.text}"); before the name, track, page or screen may say what kind of message` } : {});
     }
     this.take();
@@ -811,6 +813,11 @@ class Parser {
       case 'in': this.take(); return { op: 'in', values: this.parseList(f) };
       case 'not': {
         this.take();
+        const n = this.peek();
+        if (this.isWord(n, 'starts', 'ends')) {
+          const isFilter = PATH_ROOTS.some((r) => subject.startsWith(`${r}.`));
+          this.fail(n, '', { message: `there is no "not ${n.raw} with"${isFilter ? '; the negative comparisons are not in, not contains and not exists' : `: write not (${subject} ${n.raw} with "…")`}` });
+        }
         const w = this.expectWord(['in', 'contains', 'exists'], '"not"');
         if (w.lower === 'in') return { op: 'not_in', values: this.parseList(f) };
         if (w.lower === 'contains') return { op: 'not_contains', value: this.parseString(f, '"not contains"') };
