@@ -22,7 +22,17 @@ export type TimeUnit = (typeof TIME_UNITS)[number];
 export const UNIT_MS: Record<TimeUnit, number> = { minutes: 60_000, hours: 3_600_000, days: 86_400_000, weeks: 604_800_000 };
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/, 'an ISO-8601 date like 2026-01-31 or 2026-01-31T12:00:00Z')
-  .refine((s) => Number.isFinite(Date.parse(s)), 'a real calendar date');
+  .refine(isCalendarDate, 'a real calendar date and time (no 30 February, no 24:00)');
+
+/** Date.parse rolls 2026-02-30 over to March; a real date survives a round trip through Date.UTC. */
+export function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, se] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as [number, number, number, number, number, number];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  t.setUTCFullYear(y); // years 0-99 are not 1900-1999
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && h <= 23 && mi <= 59 && se <= 59 && Number.isFinite(Date.parse(s));
+}
 
 const amount = z.number().finite().positive().max(100_000);
 

@@ -4,7 +4,7 @@
  * problem is a diagnostic with a stable code, a message and a JSON pointer.
  */
 import type { z } from 'zod';
-import type { Condition, Diagnostic, Window } from './ast.js';
+import { MAX_DEPTH, type Condition, type Diagnostic, type Window } from './ast.js';
 
 export interface ReferenceContext {
   /** Active segments of the workspace by key. */
@@ -52,6 +52,8 @@ export function checkReferences(c: Condition, ctx: ReferenceContext): Diagnostic
     return false;
   };
 
+  const depth = (x: Condition): number => x.type === 'and' || x.type === 'or' ? 1 + Math.max(0, ...x.conditions.map(depth)) : x.type === 'not' ? 1 + depth(x.condition) : 1;
+  if (depth(c) > MAX_DEPTH) err('', 'condition.too_deep', `the condition nests ${depth(c)} levels deep; at most ${MAX_DEPTH} are allowed`);
   const walk = (x: Condition, ptr: string): void => {
     switch (x.type) {
       case 'and': case 'or': x.conditions.forEach((y, i) => walk(y, `${ptr}/conditions/${i}`)); return;
