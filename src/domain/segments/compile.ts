@@ -391,7 +391,10 @@ class Compiler {
 
   /** One shared conditional aggregate; identical leaves share a column. */
   private aggregate(fn: Parameters<Dialect['agg']>[0], expr: string, cond: string): string {
-    const sql = this.d.agg(fn, expr, cond);
+    return this.aggColumn(this.d.agg(fn, expr, cond));
+  }
+
+  private aggColumn(sql: string): string {
     let a = this.aggs.get(sql);
     if (!a) {
       a = `a_${this.aggs.size}`;
@@ -423,13 +426,7 @@ class Compiler {
   }
 
   private flatten(arr: string, cond: string): string {
-    const sql = this.d.aggFlatten(arr, cond);
-    let a = this.aggs.get(sql);
-    if (!a) {
-      a = `a_${this.aggs.size}`;
-      this.aggs.set(sql, a);
-    }
-    return `agg.${a}`;
+    return this.aggColumn(this.d.aggFlatten(arr, cond));
   }
 
   /**
