@@ -193,6 +193,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     let sent = 0;
     let seq = 0;
     let pingNo = 0;
+    let rejected = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < seconds * 1000) {
       const batch = [];
@@ -204,15 +205,10 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
         const userId = `u${pidNum}`; // an existing customer (identities generated with the data)
         batch.push({ type: 'track', userId, event: isPing ? 'Bench Ping' : 'Product Viewed', messageId: `live-${seq}`, properties: { product_id: `sku${pidNum % 5000}`, category: 'shoes', price: 10 } });
       }
-      const pings = batch.filter((m) => m.event === 'Bench Ping').map((m) => m.userId);
       const sendT = performance.now();
-      const p = sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' });
-      void p.then(async () => {
-        for (const u of pings) {
-          const pid = await sg.profiles.resolve(ws.workspace, u);
-          if (pid) sentAt.set(pid, sendT);
-        }
-      }).catch(() => undefined);
+      // the generated customer uNNN is profile pNNNNNNNN: known before the submit, no lookup racing the entry
+      for (const m of batch) if (m.event === 'Bench Ping') sentAt.set(`p${m.userId.slice(1).padStart(8, '0')}`, sendT);
+      void sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' }).catch(() => { rejected += batch.length; });
       sent += batch.length;
       const due = t0 + (sent / rate) * 1000;
       const wait = due - performance.now();
@@ -223,6 +219,9 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     await new Promise((r) => setTimeout(r, 500));
     clearInterval(poll);
     const achieved = sent / ((performance.now() - t0) / 1000);
+    const pingRows = await sg.store.segments.query({ sql: `SELECT (SELECT count(*) FROM events WHERE event = 'Bench Ping') AS events, (SELECT count(*) FROM memberships WHERE segment_key = 'ping') AS members, (SELECT count(*) FROM membership_history WHERE segment_key = 'ping') AS history`, params: [], segmentColumns: [], computedColumns: [] });
+    const pingCheck = { events: Number(pingRows[0]?.['events'] ?? 0), entered: Number(pingRows[0]?.['history'] ?? 0), rejectedEvents: rejected };
+    const runs = { ...sg.segments.metrics, lastErrors: (await sg.segments.list(ws.workspace)).filter((x) => x.error).map((x) => `${x.key}: ${x.error}`).slice(0, 3) };
     latencies.sort((a, b) => a - b);
     clock = Date.now();
     await sg.close();
@@ -231,7 +230,8 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       shared: { segments: segs.length, computedTraits: COMPUTED.length, ms: sharedMs, secondRunMs: sharedAgainMs, profilesEvaluated: outcome.profilesEvaluated },
       handWrittenMs: handMs, ratioToHeaviestHandWritten: Math.min(sharedMs, sharedAgainMs) / heaviest,
       estimate: { sampleMs: estimateSampleMs, sample: sampled.sample, exactMs: estimateExactMs, exact: exact.exactResult?.size }, explainMs,
-      latency: { targetRate: rate, achievedRate: achieved, pings: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN },
+      segmentRuns: runs,
+      latency: { targetRate: rate, achievedRate: achieved, pingsSent: pingNo, ...pingCheck, pingsTimed: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN },
     };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

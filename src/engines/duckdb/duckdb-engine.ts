@@ -327,14 +327,22 @@ export class DuckDBEngine implements StoragePort {
   }
 
   async scanIdentities(onPage: (rows: IdentityRecord[]) => void): Promise<void> {
-    const result = await this.reader.stream('SELECT workspace_id, type, value, profile_id, epoch_ms(first_seen), source FROM identities');
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const rows = chunk.getRows().map((r) => ({
-        workspaceId: String(r[0]), type: String(r[1]), value: String(r[2]), profileId: String(r[3]), firstSeen: toNum(r[4]), source: String(r[5]),
-      }));
-      onPage(rows);
+    // A streaming result lives only until its connection runs another query: on the shared reader, any
+    // concurrent read (an API request, a poll) silently ended the scan early and left identities
+    // unloaded, so known customers got new profiles. The scan gets a connection of its own.
+    const conn = await this.instance.connect();
+    try {
+      const result = await conn.stream('SELECT workspace_id, type, value, profile_id, epoch_ms(first_seen), source FROM identities');
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        const rows = chunk.getRows().map((r) => ({
+          workspaceId: String(r[0]), type: String(r[1]), value: String(r[2]), profileId: String(r[3]), firstSeen: toNum(r[4]), source: String(r[5]),
+        }));
+        onPage(rows);
+      }
+    } finally {
+      conn.closeSync();
     }
   }
 
