@@ -6,6 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_OPTIONS, type DemoOptions } from '../demo/generator.js';
+import { DEMO_SEGMENTS } from '../demo/segments.js';
+import { parseSegmentText } from '../domain/segments/text.js';
 import { loadDemoInWorker } from './demo-load.js';
 import { startServer } from '../http/server.js';
 import type { Segmenta } from '../app/segmenta.js';
@@ -80,10 +82,21 @@ export function registerDemo(program: Command): void {
         const truthPath = join(dataDir(g), 'demo-ground-truth.json');
         writeFileSync(truthPath, JSON.stringify(result.truth));
         const stats = await sg.store.workspaceStats(ws.workspace);
+        // Example segments over the shop (one shared computation for all of them).
+        if (!g.json) console.error(`Computing ${DEMO_SEGMENTS.length} example segments …`);
+        const t0 = performance.now();
+        await sg.segments.idle();
+        const segs = await sg.segments.createMany(ws.workspace, DEMO_SEGMENTS.map((d) => {
+          const parsed = parseSegmentText(d.text);
+          if (!parsed.condition) throw new Error(`demo segment ${d.key}: ${parsed.diagnostics[0]?.message ?? 'invalid'}`);
+          return { key: d.key, name: d.name, description: d.description, condition: parsed.condition };
+        }));
+        const segmentSeconds = (performance.now() - t0) / 1000;
         const summary = {
           workspace: ws.workspace, writeKey: ws.writeKey, adminToken: ws.adminToken, url: opts.serve ? server.publicUrl : null,
           data: dataDir(g), messagesSent: result.messages, stored: result.accepted, duplicates: result.duplicates,
           seconds: result.seconds, stats, groundTruth: truthPath,
+          segments: segs.map((x) => ({ key: x.key, name: x.name, members: x.members })), segmentSeconds,
         };
         if (g.json) printJson(summary);
         else printNextSteps(summary, opts.serve);
@@ -96,7 +109,10 @@ export function registerDemo(program: Command): void {
     });
 }
 
-function printNextSteps(s: { workspace: string; writeKey: string; adminToken: string; url: string | null; data: string; stats: { events: number; profiles: number; merges: number } }, serving: boolean): void {
+function printNextSteps(s: {
+  workspace: string; writeKey: string; adminToken: string; url: string | null; data: string; stats: { events: number; profiles: number; merges: number };
+  segments: Array<{ key: string; name: string; members: number }>;
+}, serving: boolean): void {
   const url = s.url ?? 'http://localhost:8080';
   const lines = [
     '',
@@ -105,19 +121,30 @@ function printNextSteps(s: { workspace: string; writeKey: string; adminToken: st
     `  write key   ${s.writeKey}`,
     `  admin token ${s.adminToken}`,
     '',
+    'Example segments (docs/segments.md):',
+    ...s.segments.map((x) => `  ${x.key.padEnd(20)} ${String(x.members).padStart(7)}  ${x.name}`),
+    '',
     'Try next:',
   ];
   if (serving) {
     lines.push(
       `  curl -s -H 'Authorization: Bearer ${s.adminToken}' ${url}/api/v1/workspace`,
       `  curl -s -H 'Authorization: Bearer ${s.adminToken}' ${url}/api/v1/profiles/demo-user-1`,
+      `  curl -s -H 'Authorization: Bearer ${s.adminToken}' ${url}/api/v1/segments`,
+      `  curl -s -H 'Authorization: Bearer ${s.adminToken}' ${url}/api/v1/segments/win_back/explain/demo-user-1`,
+      `  curl -s -H 'Authorization: Bearer ${s.adminToken}' -H 'content-type: application/json' -d '{"text":"performed \\"Order Completed\\" at least 3 times in last 365 days"}' ${url}/api/v1/segments/estimate`,
       `  curl -s -u '${s.writeKey}:' -H 'content-type: application/json' -d '{"userId":"demo-user-1","event":"Product Viewed","properties":{"product_id":"p-1"}}' ${url}/v1/track`,
       `  after stopping the server: npx segmenta profile show demo-user-1 --data ${s.data}`,
       '',
       `Serving ${url} — Ctrl-C to stop.`,
     );
   } else {
-    lines.push(`  npx segmenta profile show demo-user-1 --data ${s.data}`, `  npx segmenta serve --data ${s.data}`);
+    lines.push(
+      `  npx segmenta profile show demo-user-1 --data ${s.data}`,
+      `  npx segmenta segments explain win_back demo-user-1 --data ${s.data}`,
+      `  npx segmenta segments estimate --text 'performed "Order Completed" at least 3 times in last 365 days' --data ${s.data}`,
+      `  npx segmenta serve --data ${s.data}`,
+    );
   }
   console.log(lines.join('\n'));
 }

@@ -143,6 +143,29 @@ export class SegmentService {
     return this.get(ws, input.key);
   }
 
+  /**
+   * Create several segments and compute once (not once per segment): each is checked against the
+   * workspace and the ones before it, so later ones may refer to earlier ones. Existing keys are skipped.
+   */
+  async createMany(ws: string, inputs: Array<{ key: string; name?: string; description?: string; condition: unknown }>): Promise<SegmentView[]> {
+    const existing = await this.versions(ws, 'segment');
+    const created: string[] = [];
+    for (const input of inputs) {
+      if (existing.has(input.key)) continue;
+      if (!SEGMENT_KEY.test(input.key)) throw new InputError('segment.key', `segment key '${input.key}' must be lower-case letters, digits and _, starting with a letter (at most 63)`);
+      const { condition, diagnostics } = await this.check(ws, input.condition, input.key);
+      if (!condition) fail(diagnostics);
+      await this.store.segments.insertDefinition({
+        workspaceId: ws, kind: 'segment', key: input.key, version: 1, name: input.name ?? input.key, description: input.description ?? null,
+        definition: JSON.stringify(condition), status: 'active', createdAt: this.clock(),
+      });
+      created.push(input.key);
+    }
+    if (created.length) await this.computeNow(ws);
+    const all = await this.list(ws);
+    return all.filter((s) => inputs.some((i) => i.key === s.key));
+  }
+
   async update(ws: string, key: string, input: { name?: string; description?: string; condition?: unknown }): Promise<SegmentView> {
     const list = (await this.versions(ws, 'segment')).get(key);
     const last = list?.[list.length - 1];
