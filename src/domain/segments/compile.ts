@@ -93,8 +93,11 @@ class Compiler {
   private readonly segmentsByKey: Map<string, Condition>;
   private readonly computedByKey: Map<string, ComputedTraitDefinition>;
   private readonly inlining: string[] = [];
-  /** Typed JSON extractions computed once per event row in the ev CTE (expression → column). */
-  private readonly evCols = new Map<string, string>();
+  /**
+   * Typed JSON extractions computed once per event row in the ev CTE (expression → column), only on the
+   * rows of the message types and event names whose leaves read them ('all' when some leaf reads every row).
+   */
+  private readonly evCols = new Map<string, { alias: string; guards: Map<string, { mt: string; event: string }> | 'all'; otherwise: string }>();
 
   constructor(private readonly d: Dialect, private readonly input: CompileInput) {
     this.p = new Params(d);
@@ -121,7 +124,12 @@ class Compiler {
       `${d.epochMs('e.timestamp')} AS ts, ${d.toText('e.properties')} AS props, ${d.toText('e.context')} AS ctx ` +
       `FROM events e WHERE ${evWhere.join(' AND ')})`;
     // Each JSON path is parsed once per row, into a typed column that every leaf using it shares.
-    const ev = `ev AS (SELECT pid, mid, mtype, ename, pname, ts, props, ctx${[...this.evCols].map(([expr, a]) => `, ${expr} AS ${a}`).join('')} FROM ev0)`;
+    const guarded = (expr: string, guards: Map<string, { mt: string; event: string }> | 'all', otherwise: string): string => {
+      if (guards === 'all') return expr;
+      const ors = [...guards.values()].map((g) => g.event === '*' ? `mtype = ${p.str(g.mt)}` : `(mtype = ${p.str(g.mt)} AND ${g.mt === 'track' ? 'ename' : 'pname'} = ${p.str(g.event)})`);
+      return `CASE WHEN ${ors.join(' OR ')} THEN ${expr} ELSE ${otherwise} END`;
+    };
+    const ev = `ev AS (SELECT pid, mid, mtype, ename, pname, ts, props, ctx${[...this.evCols].map(([expr, c]) => `, ${guarded(expr, c.guards, c.otherwise)} AS ${c.alias}`).join('')} FROM ev0)`;
     const parts = [ev0, ev];
     if (this.aggs.size) {
       parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
@@ -215,8 +223,8 @@ class Compiler {
       }
       case 'consent': {
         const keys = ['consent', 'categoryPreferences', c.purpose];
-        const isBool = this.evCol(d.jsonIs(p, 'ctx', keys, 'bool'));
-        const mark = `CASE WHEN coalesce(${this.rowAccessor('ctx', keys).bool()}, false) THEN '1' ELSE '0' END`;
+        const isBool = this.evCol(d.jsonIs(p, 'ctx', keys, 'bool'), null);
+        const mark = `CASE WHEN coalesce(${this.rowAccessor('ctx', keys, null).bool()}, false) THEN '1' ELSE '0' END`;
         const latest = this.aggregate('any', d.concat(d.padInt('ts', TS_WIDTH), mark), `coalesce(${isBool}, false)`);
         return `coalesce(${d.substrFrom(latest, TS_WIDTH + 1)} = '1', false)`;
       }
@@ -302,25 +310,34 @@ class Compiler {
 
   // ---- accessors ---------------------------------------------------------------------------------
 
-  /** A column of the ev CTE computed once per row; `r` qualifies it (sequence joins). */
-  private evCol(expr: string, r = ''): string {
-    let a = this.evCols.get(expr);
-    if (!a) {
-      a = `x_${this.evCols.size}`;
-      this.evCols.set(expr, a);
+  /**
+   * A column of the ev CTE computed once per row; `guard` is the selector of the leaf that reads it (the
+   * column is only computed on rows of that message type and name; null = every row); `r` qualifies it.
+   * Every reader of such a column reads it under its own selector, so rows outside the guards never matter.
+   */
+  private evCol(expr: string, guard: EventSelector | null, r = '', otherwise = 'NULL'): string {
+    let c = this.evCols.get(expr);
+    if (!c) {
+      c = { alias: `x_${this.evCols.size}`, guards: new Map(), otherwise };
+      this.evCols.set(expr, c);
     }
-    return r ? `${r}.${a}` : a;
+    if (guard === null) c.guards = 'all';
+    else if (c.guards !== 'all') {
+      const mt = guard.messageType ?? 'track';
+      c.guards.set(`${mt}\u0001${guard.event}`, { mt, event: guard.event });
+    }
+    return r ? `${r}.${c.alias}` : c.alias;
   }
 
   /** A value at a path of the event's properties or context, extracted once per row per type. */
-  private rowAccessor(root: 'props' | 'ctx', keys: string[], r = ''): Accessor {
+  private rowAccessor(root: 'props' | 'ctx', keys: string[], guard: EventSelector | null, r = ''): Accessor {
     const inner = this.jsonAccessor(root, keys);
     return {
-      str: () => this.evCol(inner.str(), r),
-      num: () => this.evCol(inner.num(), r),
-      bool: () => this.evCol(inner.bool(), r),
-      raw: () => this.evCol(inner.raw(), r),
-      date: () => this.evCol(inner.date(), r),
+      str: () => this.evCol(inner.str(), guard, r),
+      num: () => this.evCol(inner.num(), guard, r),
+      bool: () => this.evCol(inner.bool(), guard, r),
+      raw: () => this.evCol(inner.raw(), guard, r),
+      date: () => this.evCol(inner.date(), guard, r),
     };
   }
 
@@ -376,10 +393,10 @@ class Compiler {
     for (const f of s.where ?? []) {
       const [root, ...keys] = f.path.split('.');
       if (root === 'products') items.push(f);
-      else conds.push(this.compare(this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, r), f));
+      else conds.push(this.compare(this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s, r), f));
     }
     if (items.length) {
-      conds.push(d.arrayExists(this.evCol(d.jsonArray(p, 'props', ['products']), r), 'li', this.itemFilter(items, 'li')));
+      conds.push(d.arrayExists(this.evCol(d.jsonArray(p, 'props', ['products']), s, r, d.emptyArray()), 'li', this.itemFilter(items, 'li')));
     }
     return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
   }
@@ -410,7 +427,7 @@ class Compiler {
     const [root, ...keys] = path.split('.');
     if (root === 'products') {
       const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
-      const kept = d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products'])), 'li', this.itemFilter(items, 'li'));
+      const kept = d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products']), s, '', d.emptyArray()), 'li', this.itemFilter(items, 'li'));
       if (fn === 'count_distinct') {
         const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonRaw(p, 'li', keys)), sel);
         return `coalesce(${d.arrayDistinctCount(d.arrayCompact(flat))}, 0)`;
@@ -419,7 +436,7 @@ class Compiler {
       const v = d.arrayAgg(fn, d.arrayCompact(flat));
       return fn === 'sum' ? `coalesce(${v}, 0)` : v;
     }
-    const acc = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys);
+    const acc = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s);
     if (fn === 'count_distinct') return `coalesce(${this.aggregate('count_distinct', acc.raw(), sel)}, 0)`;
     const v = this.aggregate(fn, acc.num(), sel);
     return fn === 'sum' ? `coalesce(${v}, 0)` : v;
@@ -436,7 +453,7 @@ class Compiler {
   private latestRaw(path: string, s: EventSelector, w: Window | undefined, which: 'first' | 'last'): string {
     const { d, p } = this;
     const [root, ...keys] = path.split('.');
-    const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys).raw();
+    const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s).raw();
     const key = d.concat(d.padInt('ts', TS_WIDTH), `coalesce(${d.concat(p.str('v'), raw)}, ${p.str('m')})`);
     const x = this.aggregate(which === 'last' ? 'max' : 'min', key, this.selector(s, w));
     return `(CASE WHEN ${d.substrFrom(x, TS_WIDTH + 1)} LIKE 'v%' THEN ${d.substrFrom(x, TS_WIDTH + 2)} END)`;
@@ -514,8 +531,8 @@ class Compiler {
       case 'unique_list': {
         const [root, ...keys] = path.split('.');
         const values = root === 'products'
-          ? this.flatten(d.arrayMap(d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products'])), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
-          : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys).raw(), sel);
+          ? this.flatten(d.arrayMap(d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products']), c, '', d.emptyArray()), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
+          : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw(), sel);
         const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
         return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;
       }
@@ -531,7 +548,7 @@ class Compiler {
       const { d, p } = this;
       alias = `mf_${this.cteMemo.size}`;
       const [root, ...keys] = (c.path ?? '').split('.');
-      const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys).raw();
+      const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw();
       const counted = `SELECT pid, v, count(*) AS n FROM (SELECT pid, ${raw} AS v FROM ev WHERE ${this.selector(c, c.window)}) x WHERE v IS NOT NULL GROUP BY pid, v`;
       // Order key: higher count first, then smaller text: (1e12 - n) zero-padded, then the text; take the min.
       const key = d.concat(d.padInt(`(${p.int(1_000_000_000_000)} - n)`, 13), 'v');

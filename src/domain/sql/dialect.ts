@@ -72,6 +72,8 @@ export interface Dialect {
   arrayCompact(arr: string): string;
   /** Join an array of strings with a separator. */
   arrayJoin(arr: string, sep: string): string;
+  /** An empty array of the type jsonArray returns. */
+  emptyArray(): string;
   /** Text of a JSON column (VARCHAR / String). */
   toText(expr: string): string;
   /** Keep only numeric strings / finite numbers: NULL otherwise. */

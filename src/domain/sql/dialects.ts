@@ -69,6 +69,7 @@ export const duckdbDialect: Dialect = {
   arrayCompact: (arr) => `list_filter(${arr}, lambda z: z IS NOT NULL)`,
   arrayJoin: (arr, sep) => `array_to_string(${arr}, ${sep})`,
   toText: (expr) => `CAST(${expr} AS VARCHAR)`,
+  emptyArray: () => 'CAST([] AS JSON[])',
   numericString(expr) {
     return `CASE WHEN regexp_full_match(${expr}, '${NUMERIC_RE}') AND isfinite(TRY_CAST(trim(${expr}) AS DOUBLE)) THEN TRY_CAST(trim(${expr}) AS DOUBLE) END`;
   },
@@ -156,6 +157,7 @@ export const clickhouseDialect: Dialect = {
   arrayCompact: (arr) => `arrayFilter(z -> z IS NOT NULL, ${arr})`,
   arrayJoin: (arr, sep) => `arrayStringConcat(${arr}, ${sep})`,
   toText: (expr) => `toString(${expr})`,
+  emptyArray: () => 'CAST([] AS Array(String))',
   numericString(expr) {
     return `if(match(${expr}, '${NUMERIC_RE}') AND isFinite(toFloat64OrZero(trimBoth(${expr}))), toFloat64OrNull(trimBoth(${expr})), NULL)`;
   },
