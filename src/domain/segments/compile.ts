@@ -412,12 +412,7 @@ class Compiler {
   }
 
   private aggColumn(sql: string): string {
-    let a = this.aggs.get(sql);
-    if (!a) {
-      a = `a_${this.aggs.size}`;
-      this.aggs.set(sql, a);
-    }
-    return `agg.${a}`;
+    return `agg.${alias(this.aggs, sql, 'a_')}`;
   }
 
   /** sum / avg / min / max / count_distinct of a path over the selected events (or their line items). */
@@ -494,21 +489,11 @@ class Compiler {
   }
 
   private traitCol(key: string): string {
-    let a = this.traitCols.get(key);
-    if (!a) {
-      a = `t_${this.traitCols.size}`;
-      this.traitCols.set(key, a);
-    }
-    return `tr.${a}`;
+    return `tr.${alias(this.traitCols, key, 't_')}`;
   }
 
   private scoreCol(model: string): string {
-    let a = this.scoreCols.get(model);
-    if (!a) {
-      a = `m_${this.scoreCols.size}`;
-      this.scoreCols.set(model, a);
-    }
-    return `sc.${a}`;
+    return `sc.${alias(this.scoreCols, model, 'm_')}`;
   }
 
   // ---- computed traits ----------------------------------------------------------------------------
@@ -558,6 +543,16 @@ class Compiler {
     }
     return `${alias}.hit`;
   }
+}
+
+/** The column alias of a key in a registry (the next numbered one the first time it is asked for). */
+function alias(registry: Map<string, string>, key: string, prefix: string): string {
+  let a = registry.get(key);
+  if (!a) {
+    a = `${prefix}${registry.size}`;
+    registry.set(key, a);
+  }
+  return a;
 }
 
 /** A date-only or offset-less ISO string is read as UTC. */
