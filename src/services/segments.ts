@@ -417,9 +417,9 @@ export class SegmentService {
     const segs = (await this.current(ws, 'segment')).filter((s) => s.status === 'active').map((s) => ({ key: s.key, condition: JSON.parse(s.definition) as Condition }));
     const computed = await this.computedTraits(ws);
     const now = this.clock();
-    const count = async (range?: { from: string; to: string }) => {
+    const count = async (ranges?: Array<{ from: string; to: string }>) => {
       const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
-        workspaceId: ws, now, segments: [{ key: '__estimate', condition: checked.condition as Condition }], references: segs, computed, output: 'counts', profileRange: range,
+        workspaceId: ws, now, segments: [{ key: '__estimate', condition: checked.condition as Condition }], references: segs, computed, output: 'counts', profileRanges: ranges,
       });
       const r = (await this.store.segments.query(q))[0] ?? {};
       return { size: Number(r['s_0'] ?? 0), profiles: Number(r['profiles'] ?? 0) };
@@ -428,11 +428,22 @@ export class SegmentService {
     const out: EstimateView = { profiles: total, size: 0, exact: false, sample: null, exactResult: null, diagnostics: checked.diagnostics };
     if (mode !== 'exact' && total > this.config.sampleSize * 2.5) {
       const t0 = performance.now();
-      const n = this.config.sampleSize;
-      // a deterministic start from the definition, so the same draft gets the same sample
-      const start = fnv1a(JSON.stringify(checked.condition)) % (total - n);
-      const [from, to] = await this.store.segments.profileIdsAt(ws, [start, start + n]);
-      const r = await count({ from: from ?? '', to: to ?? '' });
+      // Stratified: one contiguous block of ids in each of 8 equal strata of the id order, so an id space
+      // that is not uniform (ids of another shape, a block created at once) is still represented in
+      // proportion; blocks keep the read cheap (events are sorted by profile). Deterministic per draft.
+      const strata = 8;
+      const width = Math.floor(total / strata);
+      const block = Math.floor(this.config.sampleSize / strata);
+      const seed = fnv1a(JSON.stringify(checked.condition));
+      const offsets: number[] = [];
+      for (let i = 0; i < strata; i++) {
+        const start = i * width + (Math.imul(seed ^ (i * 0x9e3779b9), 0x85ebca6b) >>> 0) % Math.max(1, width - block);
+        offsets.push(start, start + block);
+      }
+      const ids = await this.store.segments.profileIdsAt(ws, offsets);
+      const ranges: Array<{ from: string; to: string }> = [];
+      for (let i = 0; i < strata; i++) ranges.push({ from: ids[2 * i] ?? '', to: ids[2 * i + 1] ?? '' });
+      const r = await count(ranges);
       const [lo, hi] = wilson(r.size, r.profiles);
       out.sample = { sampled: r.profiles, inSample: r.size, size: Math.round((r.size / Math.max(r.profiles, 1)) * total), low: Math.floor(lo * total), high: Math.ceil(hi * total), durationMs: performance.now() - t0 };
       out.size = out.sample.size;

@@ -24,8 +24,8 @@ export interface CompileInput {
   computed: ComputedTraitDefinition[];
   /** Restrict to these profiles (incremental recomputation). */
   profileIds?: string[] | undefined;
-  /** Restrict to profile ids in [from, to) — a uniform sample, since ids are random (sampled estimates). */
-  profileRange?: { from: string; to: string } | undefined;
+  /** Restrict to profile ids in any of these [from, to) ranges (a stratified sample for estimates). */
+  profileRanges?: Array<{ from: string; to: string }> | undefined;
   /** Segments referenced by the above but not evaluated themselves (inlined where used). */
   references?: Array<{ key: string; condition: Condition }> | undefined;
   /** 'rows' (default): one row per profile; 'counts': one row, `profiles` and the member count per segment. */
@@ -110,8 +110,9 @@ class Compiler {
     const ws = p.str(input.workspaceId);
     const now = p.int(input.now);
     const restrict = input.profileIds ? p.bind(input.profileIds, 'string[]') : undefined;
-    const range = input.profileRange ? { from: p.str(input.profileRange.from), to: p.str(input.profileRange.to) } : undefined;
-    const inRange = (col: string) => `${col} >= ${range?.from} AND ${col} < ${range?.to}`;
+    const ranges = input.profileRanges?.map((r) => ({ from: p.str(r.from), to: p.str(r.to) }));
+    const range = ranges && ranges.length > 0 ? ranges : undefined;
+    const inRange = (col: string) => `(${(range ?? []).map((r) => `(${col} >= ${r.from} AND ${col} < ${r.to})`).join(' OR ')})`;
 
     const segCols = input.segments.map((s, i) => ({ key: s.key, column: `s_${i}`, expr: this.cond(s.condition) }));
     // In 'counts' output computed traits are only referenced (inlined where used), not returned.

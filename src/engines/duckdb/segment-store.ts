@@ -213,12 +213,12 @@ export class DuckDBSegmentStore implements SegmentStorage {
   }
 
   async profileIdsAt(workspaceId: string, offsets: number[]): Promise<string[]> {
-    const out: string[] = [];
-    for (const o of offsets) {
-      const rows = await this.all('SELECT profile_id FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL ORDER BY profile_id LIMIT 1 OFFSET $2', [workspaceId, BigInt(Math.max(0, Math.floor(o)))]);
-      out.push(String(rows[0]?.['profile_id'] ?? ''));
-    }
-    return out;
+    // one sort of the ids for all offsets
+    const rows = await this.all(`SELECT rn, profile_id FROM (
+        SELECT profile_id, row_number() OVER (ORDER BY profile_id) - 1 AS rn FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL)
+      WHERE rn IN (SELECT unnest($2))`, [workspaceId, listValue(offsets.map((o) => BigInt(Math.max(0, Math.floor(o)))))]);
+    const byRank = new Map(rows.map((r) => [num(r['rn']), String(r['profile_id'])]));
+    return offsets.map((o) => byRank.get(Math.max(0, Math.floor(o))) ?? '');
   }
 
   // ---- webhooks ----------------------------------------------------------------------------------
