@@ -61,6 +61,24 @@ function fnv1a(s: string): number {
   return h;
 }
 
+/**
+ * 95 % interval of a proportion from m equal-size clusters (blocks of ids): the ratio estimate ± t(m−1)
+ * · the standard error from the spread of the cluster proportions, never narrower than Wilson's.
+ */
+export function clusterInterval(blocks: Array<{ size: number; profiles: number }>): [number, number] {
+  const k = blocks.reduce((a, b) => a + b.size, 0);
+  const n = blocks.reduce((a, b) => a + b.profiles, 0);
+  const m = blocks.filter((b) => b.profiles > 0).length;
+  if (n === 0 || m < 2) return wilson(k, n);
+  const p = k / n;
+  const ps = blocks.filter((b) => b.profiles > 0).map((b) => b.size / b.profiles);
+  const s2 = ps.reduce((a, x) => a + (x - p) ** 2, 0) / (m - 1);
+  const T = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262][m - 2] ?? 1.96;
+  const half = T * Math.sqrt(s2 / m);
+  const [wl, wh] = wilson(k, n);
+  return [Math.max(0, Math.min(wl, p - half)), Math.min(1, Math.max(wh, p + half))];
+}
+
 /** 95 % Wilson score interval of a proportion k / n. */
 export function wilson(k: number, n: number): [number, number] {
   if (n === 0) return [0, 1];
@@ -441,11 +459,14 @@ export class SegmentService {
         offsets.push(start, start + block);
       }
       const ids = await this.store.segments.profileIdsAt(ws, offsets);
-      const ranges: Array<{ from: string; to: string }> = [];
-      for (let i = 0; i < strata; i++) ranges.push({ from: ids[2 * i] ?? '', to: ids[2 * i + 1] ?? '' });
-      const r = await count(ranges);
-      const [lo, hi] = wilson(r.size, r.profiles);
-      out.sample = { sampled: r.profiles, inSample: r.size, size: Math.round((r.size / Math.max(r.profiles, 1)) * total), low: Math.floor(lo * total), high: Math.ceil(hi * total), durationMs: performance.now() - t0 };
+      // Blocks are clusters, not independent draws: the interval comes from the spread between the
+      // eight blocks (t with 7 degrees of freedom), which stays honest when ids correlate with behaviour.
+      const blocks: Array<{ size: number; profiles: number }> = [];
+      for (let i = 0; i < strata; i++) blocks.push(await count([{ from: ids[2 * i] ?? '', to: ids[2 * i + 1] ?? '' }]));
+      const k = blocks.reduce((a, b) => a + b.size, 0);
+      const n = blocks.reduce((a, b) => a + b.profiles, 0);
+      const [lo, hi] = clusterInterval(blocks);
+      out.sample = { sampled: n, inSample: k, size: Math.round((k / Math.max(n, 1)) * total), low: Math.floor(lo * total), high: Math.ceil(hi * total), durationMs: performance.now() - t0 };
       out.size = out.sample.size;
     }
     if (mode !== 'sample' || out.sample === null) {
