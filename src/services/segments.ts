@@ -113,7 +113,11 @@ function fail(diags: Diagnostic[]): never {
 
 export class SegmentService {
   private readonly running = new Map<string, Promise<unknown>>();
-  private readonly pending = new Map<string, Set<string> | 'all'>();
+  /** Profiles waiting for an incremental run, and workspaces waiting for a full one, per workspace. */
+  private readonly pendingProfiles = new Map<string, Set<string>>();
+  private readonly pendingFull = new Set<string>();
+  /** When the last full run of a workspace ended and how long it took (the refresh adapts to it). */
+  private readonly lastFull = new Map<string, { endedAt: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
   /** Latency of the last incremental runs (ms from commit to membership written), for metrics and benches. */
   readonly metrics = { incrementalRuns: 0, fullRuns: 0, lastIncrementalMs: 0, failures: 0 };
@@ -336,33 +340,45 @@ export class SegmentService {
 
   /** Compute now, one run per workspace at a time (later requests join the queue). */
   private async computeNow(ws: string): Promise<void> {
-    this.pending.set(ws, 'all');
+    this.pendingFull.add(ws);
     await this.drainWorkspace(ws);
   }
 
   /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
   touch(touched: Map<string, Set<string>>): void {
     for (const [ws, pids] of touched) {
-      const cur = this.pending.get(ws);
-      if (cur === 'all') continue;
-      const set = cur ?? new Set<string>();
+      const set = this.pendingProfiles.get(ws) ?? new Set<string>();
       for (const p of pids) set.add(p);
-      this.pending.set(ws, set);
+      this.pendingProfiles.set(ws, set);
       void this.drainWorkspace(ws).catch(() => undefined);
     }
   }
 
+  private hasWork(ws: string): boolean {
+    return this.pendingProfiles.has(ws) || this.pendingFull.has(ws);
+  }
+
+  /**
+   * One job per workspace drains its queue. Touched profiles go first (fresh data is what users wait
+   * for); a waiting full run comes after them.
+   */
   private drainWorkspace(ws: string): Promise<unknown> {
     const running = this.running.get(ws);
-    if (running) return running.then(() => (this.pending.has(ws) ? this.drainWorkspace(ws) : undefined));
+    if (running) return running.then(() => (this.hasWork(ws) ? this.drainWorkspace(ws) : undefined));
     const job = (async () => {
       try {
-        while (this.pending.has(ws)) {
-          const what = this.pending.get(ws);
-          this.pending.delete(ws);
+        while (this.hasWork(ws)) {
+          const profiles = this.pendingProfiles.get(ws);
           const t0 = performance.now();
-          await this.compute(ws, what === 'all' || what === undefined ? {} : { profileIds: [...what] });
-          if (what !== 'all') this.metrics.lastIncrementalMs = performance.now() - t0;
+          if (profiles) {
+            this.pendingProfiles.delete(ws);
+            await this.compute(ws, { profileIds: [...profiles] });
+            this.metrics.lastIncrementalMs = performance.now() - t0;
+          } else {
+            this.pendingFull.delete(ws);
+            await this.compute(ws);
+            this.lastFull.set(ws, { endedAt: this.clock(), ms: performance.now() - t0 });
+          }
         }
       } finally {
         this.running.delete(ws);
@@ -380,9 +396,20 @@ export class SegmentService {
   /** Periodic full recomputation of every workspace with definitions: windows expire without events. */
   startRefresh(workspaces: () => Promise<string[]>): void {
     if (this.timer) return;
+    // A full run is due refreshMs after the last one ended, and never sooner than four times its
+    // duration, so that on a large workspace full runs do not follow each other back to back.
+    const tick = Math.max(1000, Math.min(this.config.refreshMs, 10_000));
     this.timer = setInterval(() => {
-      void workspaces().then((list) => { for (const ws of list) { this.pending.set(ws, 'all'); void this.drainWorkspace(ws).catch(() => undefined); } });
-    }, this.config.refreshMs);
+      void workspaces().then((list) => {
+        for (const ws of list) {
+          const last = this.lastFull.get(ws);
+          if (last && this.clock() - last.endedAt < Math.max(this.config.refreshMs, 4 * last.ms)) continue;
+          // (no last run in this process: due now, since windows may have expired while it was down)
+          this.pendingFull.add(ws);
+          void this.drainWorkspace(ws).catch(() => undefined);
+        }
+      });
+    }, tick);
     this.timer.unref();
   }
 

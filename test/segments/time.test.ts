@@ -73,3 +73,26 @@ test('a failing computation is recorded: the segment shows the error and is stal
     await sg.close();
   }
 });
+
+test('touched profiles are evaluated before a waiting full run (fresh data first)', async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  const now = T0;
+  const segs = new SegmentService(sg.store, { ...DEFAULT_SEGMENTS_CONFIG, refreshMs: 1000 }, () => now);
+  try {
+    const ws = (await sg.workspaces.create('order')).workspace;
+    await sg.ingest.submit(ws, [{ type: 'track', userId: 'a', event: 'X', messageId: 'x1' }], { source: 'api', mode: 'atomic' });
+    await segs.create(ws, { key: 'did_x', condition: { type: 'event', event: 'X' } });
+    const modes: string[] = [];
+    const original = segs.compute.bind(segs);
+    segs.compute = async (w, opts = {}) => { modes.push(opts.profileIds ? 'incremental' : 'full'); return original(w, opts); };
+    // a full run is queued, then a commit touches a profile: the touched profile goes first
+    const a = await sg.profiles.resolve(ws, 'a');
+    (segs as unknown as { pendingFull: Set<string> }).pendingFull.add(ws); // as the refresh timer does
+    segs.touch(new Map([[ws, new Set([a ?? ''])]]));
+    await segs.idle();
+    assert.deepEqual(modes, ['incremental', 'full']);
+  } finally {
+    await segs.idle();
+    await sg.close();
+  }
+});
