@@ -356,8 +356,10 @@ class Compiler {
   }
 
   /** ISO strings without an offset are UTC (as in reference.ts); a date-only string is midnight UTC. */
-  private utcDateString(s: string): string {
+  private utcDateString(raw: string): string {
     const { d, p } = this;
+    // hh:mm without seconds gets ":00" (DuckDB does not read 10:00Z), then a missing offset becomes Z
+    const s = d.regexReplace(raw, p.str('T([0-9]{2}:[0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$'), p.str('T\\1:00\\2'));
     return `CASE WHEN ${d.regexFull(s, p.str('^.*T[^Z+]*$'))} AND NOT ${d.regexFull(s, p.str('^.*T.*-[0-9]{2}:[0-9]{2}$'))} THEN ${d.concat(s, p.str('Z'))} ELSE ${s} END`;
   }
 
@@ -402,9 +404,11 @@ class Compiler {
     return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
   }
 
+  /** All filters on one line item; a line item that is not an object matches none (not even neq). */
   private itemFilter(items: Filter[], v: string): string {
     if (items.length === 0) return 'true';
-    return `(${items.map((f) => `coalesce(${this.compare(this.jsonAccessor(v, f.path.split('.').slice(1)), f)}, false)`).join(' AND ')})`;
+    const isObject = `coalesce(${this.d.jsonIs(this.p, v, [], 'object')}, false)`;
+    return `(${[isObject, ...items.map((f) => `coalesce(${this.compare(this.jsonAccessor(v, f.path.split('.').slice(1)), f)}, false)`)].join(' AND ')})`;
   }
 
   /** One shared conditional aggregate; identical leaves share a column. */

@@ -80,6 +80,8 @@ export interface Dialect {
   numericString(expr: string): string;
   isFinite(expr: string): string;
   regexFull(expr: string, pattern: string): string;
+  /** Replace the first match of a regular expression (\\1 … in the replacement are its groups). */
+  regexReplace(expr: string, pattern: string, replacement: string): string;
   lower(expr: string): string;
   contains(hay: string, needle: string): string;
   startsWith(s: string, prefix: string): string;

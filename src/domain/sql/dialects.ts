@@ -10,6 +10,23 @@ function pointer(keys: string[]): string {
   return keys.map((k) => '/' + k.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }
 
+/**
+ * A JSON pointer indexes arrays with numeric parts ("/items/0"); in the segment language paths only go
+ * through objects (as on ClickHouse). The condition that every parent of a numeric part is an object.
+ */
+function objectsOnly(p: Params, doc: string, keys: string[]): string | undefined {
+  const guards: string[] = [];
+  keys.forEach((k, i) => {
+    if (/^[0-9]+$/.test(k)) guards.push(i === 0 ? `json_type(${doc}) = 'OBJECT'` : `json_type(${doc}, ${p.str(pointer(keys.slice(0, i)))}) = 'OBJECT'`);
+  });
+  return guards.length ? guards.join(' AND ') : undefined;
+}
+
+function guardedDuck(p: Params, doc: string, keys: string[], expr: string, otherwise = 'NULL'): string {
+  const g = objectsOnly(p, doc, keys);
+  return g ? `(CASE WHEN ${g} THEN ${expr} ELSE ${otherwise} END)` : expr;
+}
+
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   selectSuffix: '',
@@ -17,7 +34,7 @@ export const duckdbDialect: Dialect = {
   ident: (name) => quoteIdent(name, 'double'),
   epochMs: (col) => `epoch_ms(${col})`,
   jsonIs(p, doc, keys, kind) {
-    const t = keys.length ? `json_type(${doc}, ${p.str(pointer(keys))})` : `json_type(${doc})`;
+    const t = guardedDuck(p, doc, keys, keys.length ? `json_type(${doc}, ${p.str(pointer(keys))})` : `json_type(${doc})`);
     switch (kind) {
       case 'string': return `(${t} = 'VARCHAR')`;
       case 'number': return `(${t} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT'))`;
@@ -41,7 +58,7 @@ export const duckdbDialect: Dialect = {
   },
   jsonRaw(p, doc, keys) {
     const raw = keys.length ? `CAST(json_extract(${doc}, ${p.str(pointer(keys))}) AS VARCHAR)` : `CAST(CAST(${doc} AS JSON) AS VARCHAR)`;
-    const t = keys.length ? `json_type(${doc}, ${p.str(pointer(keys))})` : `json_type(${doc})`;
+    const t = guardedDuck(p, doc, keys, keys.length ? `json_type(${doc}, ${p.str(pointer(keys))})` : `json_type(${doc})`);
     return `CASE WHEN ${t} <> 'NULL' THEN ${raw} END`;
   },
   jsonArray(p, doc, keys) {
@@ -75,6 +92,7 @@ export const duckdbDialect: Dialect = {
   },
   isFinite: (expr) => `isfinite(${expr})`,
   regexFull: (expr, pattern) => `regexp_full_match(${expr}, ${pattern})`,
+  regexReplace: (expr, pattern, replacement) => `regexp_replace(${expr}, ${pattern}, ${replacement})`,
   lower: (expr) => `lower(${expr})`,
   contains: (hay, needle) => `contains(${hay}, ${needle})`,
   startsWith: (s, prefix) => `starts_with(${s}, ${prefix})`,
@@ -163,6 +181,7 @@ export const clickhouseDialect: Dialect = {
   },
   isFinite: (expr) => `isFinite(${expr})`,
   regexFull: (expr, pattern) => `match(${expr}, ${pattern})`,
+  regexReplace: (expr, pattern, replacement) => `replaceRegexpOne(${expr}, ${pattern}, ${replacement})`,
   lower: (expr) => `lowerUTF8(${expr})`,
   contains: (hay, needle) => `(position(${hay}, ${needle}) > 0)`,
   startsWith: (s, prefix) => `startsWith(${s}, ${prefix})`,
