@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_OPTIONS, type DemoOptions } from '../demo/generator.js';
 import { DEMO_SEGMENTS } from '../demo/segments.js';
-import { parseSegmentText } from '../domain/segments/text.js';
+import { conditionFromText } from '../domain/segments/text.js';
 import { loadDemoInWorker } from './demo-load.js';
 import { startServer } from '../http/server.js';
 import type { Segmenta } from '../app/segmenta.js';
@@ -86,11 +86,8 @@ export function registerDemo(program: Command): void {
         if (!g.json) console.error(`Computing ${DEMO_SEGMENTS.length} example segments …`);
         const t0 = performance.now();
         await sg.segments.idle();
-        const segs = await sg.segments.createMany(ws.workspace, DEMO_SEGMENTS.map((d) => {
-          const parsed = parseSegmentText(d.text);
-          if (!parsed.condition) throw new Error(`demo segment ${d.key}: ${parsed.diagnostics[0]?.message ?? 'invalid'}`);
-          return { key: d.key, name: d.name, description: d.description, condition: parsed.condition };
-        }));
+        const segs = await sg.segments.createMany(ws.workspace, DEMO_SEGMENTS.map((d) => (
+          { key: d.key, name: d.name, description: d.description, condition: conditionFromText(d.text, `demo segment ${d.key}`) })));
         const segmentSeconds = (performance.now() - t0) / 1000;
         const summary = {
           workspace: ws.workspace, writeKey: ws.writeKey, adminToken: ws.adminToken, url: opts.serve ? server.publicUrl : null,

@@ -57,6 +57,13 @@ function printTree(n: ExplainNode, indent = ''): void {
 
 const ws = (o: { workspace?: string }) => o.workspace;
 
+/** The options of a command that takes a definition (create, edit). */
+function definitionOptions(cmd: Command, what: string): Command {
+  return cmd.option('--text <text>', `${what}, text form`).option('--condition <json>', `${what}, JSON form`)
+    .option('--file <path>', 'a file with the condition (JSON, or text form)').option('--name <text>', 'display name')
+    .option('--description <text>', 'what it is for').option('--workspace <id>', 'workspace id or name (default: the only one)');
+}
+
 export function registerSegments(program: Command): void {
   const seg = program.command('segments').description('define segments, read members, explain, estimate, overlap, changes');
   const wsOpt = ['--workspace <id>', 'workspace id or name (default: the only one)'] as const;
@@ -86,9 +93,7 @@ export function registerSegments(program: Command): void {
       });
     });
 
-  seg.command('create <key>').description('create a segment and compute its members now')
-    .option('--text <text>', 'the condition, text form').option('--condition <json>', 'the condition, JSON form').option('--file <path>', 'a file with the condition (JSON, or text form)').option('--name <text>', 'display name')
-    .option('--description <text>', 'what it is for').option(...wsOpt)
+  definitionOptions(seg.command('create <key>').description('create a segment and compute its members now'), 'the condition')
     .action(async (key: string, opts: DefOpts & { name?: string; description?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const condition = conditionOf(opts, true);
@@ -99,9 +104,7 @@ export function registerSegments(program: Command): void {
       });
     });
 
-  seg.command('edit <key>').description('a new version of a segment (members re-evaluated, changes recorded)')
-    .option('--text <text>', 'the new condition, text form').option('--condition <json>', 'the new condition, JSON form').option('--file <path>', 'a file with the condition (JSON, or text form)').option('--name <text>', 'display name')
-    .option('--description <text>', 'what it is for').option(...wsOpt)
+  definitionOptions(seg.command('edit <key>').description('a new version of a segment (members re-evaluated, changes recorded)'), 'the new condition')
     .action(async (key: string, opts: DefOpts & { name?: string; description?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const condition = conditionOf(opts, false);

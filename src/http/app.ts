@@ -1,6 +1,7 @@
 /** The HTTP application: tracking API, management API, health. Testable in-process with `app.request()`. */
 import { Hono } from 'hono';
 import { InputError } from '../domain/errors.js';
+import { DefinitionError } from '../domain/segments/check.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { mountAdmin } from './admin-routes.js';
 import { mountSegments } from './segment-routes.js';
@@ -30,7 +31,7 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
   app.onError((err, c) => {
     // A user error thrown by a route (a bad body, an unknown id) is the client's to fix.
     if (err instanceof InputError) {
-      const diagnostics = (err as InputError & { diagnostics?: unknown }).diagnostics;
+      const diagnostics = err instanceof DefinitionError ? err.diagnostics : undefined;
       return c.json({ ...errorBody(err.code, err.message), ...(diagnostics ? { diagnostics } : {}) }, err.code === 'not_found' ? 404 : 400);
     }
     // Anything else reaching here is our bug or a storage failure, never the client's input.

@@ -6,7 +6,8 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { InputError } from '../domain/errors.js';
-import { parseSegmentText } from '../domain/segments/text.js';
+import { DefinitionError } from '../domain/segments/check.js';
+import { conditionFromText } from '../domain/segments/text.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { body, requireRole } from './admin-routes.js';
 import type { AppEnv as Env } from './env.js';
@@ -21,14 +22,7 @@ const EditSegment = Definition.extend({ name: z.string().min(1).max(200).optiona
 /** The condition of a body: JSON form, or text form parsed here (diagnostics on failure). */
 function conditionOf(b: { condition?: unknown; text?: string | undefined }, required: boolean): unknown {
   if (b.text !== undefined && b.condition !== undefined) throw new InputError('bad_request', 'send "condition" (JSON form) or "text" (text form), not both');
-  if (b.text !== undefined) {
-    const r = parseSegmentText(b.text);
-    if (!r.condition) {
-      const d = r.diagnostics[0];
-      throw Object.assign(new InputError(d?.code ?? 'syntax', `text${d?.span ? ` at character ${d.span.start}` : ''}: ${d?.message ?? 'invalid'}`), { diagnostics: r.diagnostics });
-    }
-    return r.condition;
-  }
+  if (b.text !== undefined) return conditionFromText(b.text);
   if (b.condition === undefined && required) throw new InputError('bad_request', 'send the definition as "condition" (JSON form) or "text" (text form)');
   return b.condition;
 }
@@ -62,8 +56,7 @@ export function mountSegments(app: Hono<Env>, sg: Segmenta): void {
       const r = await sg.segments.check(ws(c), conditionOf(b, true));
       return c.json({ valid: r.condition !== undefined, condition: r.condition ?? null, diagnostics: r.diagnostics });
     } catch (err) {
-      const diagnostics = (err as { diagnostics?: unknown }).diagnostics;
-      if (err instanceof InputError && diagnostics) return c.json({ valid: false, condition: null, diagnostics });
+      if (err instanceof DefinitionError) return c.json({ valid: false, condition: null, diagnostics: err.diagnostics });
       throw err;
     }
   });

@@ -7,7 +7,7 @@ import { InputError } from '../domain/errors.js';
 import {
   ComputedTraitSchema, ConditionSchema, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
 } from '../domain/segments/ast.js';
-import { checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
+import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
 import { compileExplain, compileWorkspace } from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
@@ -90,6 +90,13 @@ export function wilson(k: number, n: number): [number, number] {
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
+export interface NewSegment {
+  key: string;
+  name?: string;
+  description?: string;
+  condition: unknown;
+}
+
 export interface SegmentsConfig {
   /** Memberships older than this (no successful run since) are flagged stale. */
   staleAfterMs: number;
@@ -106,9 +113,7 @@ export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_00
 const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
 function fail(diags: Diagnostic[]): never {
-  const first = diags[0];
-  const err = new InputError(first?.code ?? 'segment.invalid', diags.map((d) => `${d.pointer ? d.pointer + ': ' : ''}${d.message}`).join('; '));
-  throw Object.assign(err, { diagnostics: diags });
+  throw new DefinitionError(diags);
 }
 
 export class SegmentService {
@@ -151,36 +156,35 @@ export class SegmentService {
     return diagnostics.some((d) => d.severity === 'error') ? { diagnostics } : { condition: parsed.data, diagnostics };
   }
 
-  async create(ws: string, input: { key: string; name?: string; description?: string; condition: unknown }): Promise<SegmentView> {
-    if (!SEGMENT_KEY.test(input.key)) throw new InputError('segment.key', `segment key '${input.key}' must be lower-case letters, digits and _, starting with a letter (at most 63)`);
+  async create(ws: string, input: NewSegment): Promise<SegmentView> {
     const existing = (await this.versions(ws, 'segment')).get(input.key);
     if (existing) throw new InputError('segment.exists', `segment '${input.key}' exists already (version ${existing.length}); edit it instead`);
+    await this.insertNew(ws, input);
+    await this.computeNow(ws);
+    return this.get(ws, input.key);
+  }
+
+  /** Check a new segment against the workspace and store it as version 1 (not computed yet). */
+  private async insertNew(ws: string, input: NewSegment): Promise<void> {
+    if (!SEGMENT_KEY.test(input.key)) throw new InputError('segment.key', `segment key '${input.key}' must be lower-case letters, digits and _, starting with a letter (at most 63)`);
     const { condition, diagnostics } = await this.check(ws, input.condition, input.key);
     if (!condition) fail(diagnostics);
     await this.store.segments.insertDefinition({
       workspaceId: ws, kind: 'segment', key: input.key, version: 1, name: input.name ?? input.key, description: input.description ?? null,
       definition: JSON.stringify(condition), status: 'active', createdAt: this.clock(),
     });
-    await this.computeNow(ws);
-    return this.get(ws, input.key);
   }
 
   /**
    * Create several segments and compute once (not once per segment): each is checked against the
    * workspace and the ones before it, so later ones may refer to earlier ones. Existing keys are skipped.
    */
-  async createMany(ws: string, inputs: Array<{ key: string; name?: string; description?: string; condition: unknown }>): Promise<SegmentView[]> {
+  async createMany(ws: string, inputs: NewSegment[]): Promise<SegmentView[]> {
     const existing = await this.versions(ws, 'segment');
     const created: string[] = [];
     for (const input of inputs) {
       if (existing.has(input.key)) continue;
-      if (!SEGMENT_KEY.test(input.key)) throw new InputError('segment.key', `segment key '${input.key}' must be lower-case letters, digits and _, starting with a letter (at most 63)`);
-      const { condition, diagnostics } = await this.check(ws, input.condition, input.key);
-      if (!condition) fail(diagnostics);
-      await this.store.segments.insertDefinition({
-        workspaceId: ws, kind: 'segment', key: input.key, version: 1, name: input.name ?? input.key, description: input.description ?? null,
-        definition: JSON.stringify(condition), status: 'active', createdAt: this.clock(),
-      });
+      await this.insertNew(ws, input);
       created.push(input.key);
     }
     if (created.length) await this.computeNow(ws);

@@ -12,7 +12,7 @@ import type { ComputedTraitDefinition, Condition } from '../../src/domain/segmen
 import { compileWorkspace } from '../../src/domain/segments/compile.js';
 import { computeTrait, evaluate, type EvalEvent, type EvalProfile } from '../../src/domain/segments/reference.js';
 import { DIALECTS } from '../../src/domain/sql/dialects.js';
-import { chdbRunner, duckRunner, type ScenarioData } from './engines.js';
+import { chdbRunner, duckRunner, scenarioOf } from './engines.js';
 
 const NOW = Date.parse('2026-06-15T12:00:00Z');
 const D = 86_400_000, H = 3_600_000;
@@ -46,15 +46,14 @@ for (const open of [duckRunner, chdbRunner]) {
     const ws = `w${++n}`;
     const pid = `${ws}_p`;
     const events = c.events ?? [];
-    const data: ScenarioData = { workspaceId: ws, profiles: [pid], events: events.map((e) => ({ pid, mid: e.messageId, type: e.type as 'track', ...(e.event ? { event: e.event } : {}), ts: e.timestamp, properties: e.properties, context: e.context })), traits: Object.entries(c.traits ?? {}).map(([key, value]) => ({ pid, key, value })), scores: [] };
-    await r.load(data);
+    const p: EvalProfile = { profileId: pid, events, traits: c.traits ?? {}, scores: {} };
+    await r.load(scenarioOf(ws, [p]));
     const segments = (c.conds ?? []).map((condition, i) => ({ key: `s${i}`, condition }));
     const computed = c.computed ?? [];
     const q = compileWorkspace(DIALECTS[r.name], { workspaceId: ws, now: NOW, segments, references: [], computed });
     const rows = await r.run(q);
     const row = rows[0];
     assert.ok(row, `a row for ${pid}`);
-    const p: EvalProfile = { profileId: pid, events, traits: c.traits ?? {}, scores: {} };
     const diffs: string[] = [];
     segments.forEach((s) => { const want = evaluate(s.condition, p, NOW); if (row.segments[s.key] !== want) diffs.push(`  ${JSON.stringify(s.condition)}: sql ${row.segments[s.key]} ref ${want}`); });
     for (const d of computed) { const want = computeTrait(d, p, NOW); const got = row.computed[d.key]; if (JSON.stringify(want) !== JSON.stringify(got)) diffs.push(`  computed ${d.kind} ${d.path}: sql ${JSON.stringify(got)} ref ${JSON.stringify(want)}`); }

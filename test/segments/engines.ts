@@ -10,6 +10,7 @@ import { toDuckParams } from '../../src/engines/duckdb/params.js';
 import { toClickHouseParams } from '../../src/engines/clickhouse/params.js';
 import type { CompiledQuery } from '../../src/domain/segments/compile.js';
 import type { JsonValue } from '../../src/domain/errors.js';
+import type { EvalProfile } from '../../src/domain/segments/reference.js';
 
 export interface ScenarioEvent {
   pid: string;
@@ -28,6 +29,21 @@ export interface ScenarioData {
   events: ScenarioEvent[];
   traits: Array<{ pid: string; key: string; value: JsonValue }>;
   scores: Array<{ pid: string; model: string; score: number }>;
+}
+
+/** The tables of profiles as the reference evaluator sees them (one source for both sides of a comparison). */
+export function scenarioOf(workspaceId: string, profiles: EvalProfile[]): ScenarioData {
+  return {
+    workspaceId,
+    profiles: profiles.map((p) => p.profileId),
+    events: profiles.flatMap((p) => p.events.map((e) => ({
+      pid: p.profileId, mid: e.messageId, type: e.type as ScenarioEvent['type'],
+      ...(e.event !== undefined ? { event: e.event } : {}), ...(e.name !== undefined ? { name: e.name } : {}),
+      ts: e.timestamp, properties: e.properties, context: e.context,
+    }))),
+    traits: profiles.flatMap((p) => Object.entries(p.traits).map(([key, value]) => ({ pid: p.profileId, key, value }))),
+    scores: profiles.flatMap((p) => Object.entries(p.scores).map(([model, score]) => ({ pid: p.profileId, model, score }))),
+  };
 }
 
 export interface ResultRow {

@@ -23,7 +23,7 @@ const conditionArb = conditionArbs({
   },
   maxDepth: 3,
 }).conditionArb;
-import { chdbRunner, duckRunner, type EngineRunner, type ScenarioData } from './engines.js';
+import { chdbRunner, duckRunner, scenarioOf, type EngineRunner } from './engines.js';
 
 const SEED = Number(process.env['SEGMENTA_SEED'] ?? 7);
 const RUNS = Number(process.env['SEGMENTA_PROPERTY_RUNS'] ?? 40);
@@ -74,13 +74,11 @@ const profileArb = fc.record({
 const worldArb = fc.record({ profiles: fc.array(profileArb, { minLength: 1, maxLength: 6 }), conditions: fc.array(conditionArb, { minLength: 1, maxLength: 4 }) });
 
 function toWorld(w: { profiles: unknown[] }, ws: string) {
-  const data: ScenarioData = { workspaceId: ws, profiles: [], events: [], traits: [], scores: [] };
   const evals: EvalProfile[] = [];
   let m = 0;
   w.profiles.forEach((raw, i) => {
     const p = raw as unknown as { events: Array<{ type: string; name: string; ago: number; properties: Record<string, JsonValue>; products?: JsonValue[]; consent?: boolean; campaign?: JsonValue }>; traits: Record<string, JsonValue>; churn?: number };
     const pid = `${ws}_p${i}`;
-    data.profiles.push(pid);
     const events: EvalEvent[] = p.events.map((e) => {
       const properties: Record<string, JsonValue> = JSON.parse(JSON.stringify({ ...e.properties, ...(e.products ? { products: e.products } : {}) })) as Record<string, JsonValue>;
       const context: Record<string, JsonValue> = JSON.parse(JSON.stringify({
@@ -88,16 +86,12 @@ function toWorld(w: { profiles: unknown[] }, ws: string) {
         ...(e.campaign !== undefined ? { category: e.campaign } : {}),
       })) as Record<string, JsonValue>;
       const ev: EvalEvent = { messageId: `m${++m}`, type: e.type, ...(e.type === 'track' ? { event: e.name } : { name: e.name }), timestamp: NOW - e.ago, properties, context };
-      data.events.push({ pid, mid: ev.messageId, type: e.type as 'track', ...(ev.event ? { event: ev.event } : {}), ...(ev.name ? { name: ev.name } : {}), ts: ev.timestamp, properties, context });
       return ev;
     });
     const traits = JSON.parse(JSON.stringify(p.traits)) as Record<string, JsonValue>;
-    for (const [key, value] of Object.entries(traits)) data.traits.push({ pid, key, value });
-    const scores: Record<string, number> = {};
-    if (p.churn !== undefined) { scores['churn'] = p.churn; data.scores.push({ pid, model: 'churn', score: p.churn }); }
-    evals.push({ profileId: pid, events, traits, scores });
+    evals.push({ profileId: pid, events, traits, scores: p.churn !== undefined ? { churn: p.churn } : {} });
   });
-  return { data, evals };
+  return { data: scenarioOf(ws, evals), evals };
 }
 
 for (const open of [duckRunner, chdbRunner]) {

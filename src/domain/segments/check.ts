@@ -4,7 +4,21 @@
  * problem is a diagnostic with a stable code, a message and a JSON pointer.
  */
 import type { z } from 'zod';
+import { InputError } from '../errors.js';
 import { MAX_DEPTH, type Condition, type Diagnostic, type Window } from './ast.js';
+
+/**
+ * A definition that cannot be used: an `InputError` (code of the first problem, a message naming every
+ * one and where it is) that carries all the diagnostics, so the API can return them as they are.
+ */
+export class DefinitionError extends InputError {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[], origin?: string) {
+    const where = (d: Diagnostic) => [origin, d.span ? `at character ${d.span.start}` : d.pointer].filter(Boolean).join(' ');
+    super(diagnostics[0]?.code ?? 'segment.invalid', diagnostics.map((d) => `${where(d) ? where(d) + ': ' : ''}${d.message}`).join('; '));
+    this.diagnostics = diagnostics;
+  }
+}
 
 export interface ReferenceContext {
   /** Active segments of the workspace by key. */

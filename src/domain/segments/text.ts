@@ -52,6 +52,7 @@
  * names bare when they are identifiers (letters, digits, _ and not starting with a digit), else in
  * back-quotes. Spans are [start, end) offsets in UTF-16 code units (JavaScript string indices).
  */
+import { DefinitionError } from './check.js';
 import {
   AGGREGATE_FNS, ConditionSchema,
   type AggregateFn, type Comparison, type Condition, type CountOp, type DateComparison, type Diagnostic, type Duration,
@@ -1134,6 +1135,13 @@ function layout(c: Condition, indent: string, width: number): string {
     case 'not': return `not ${needsBrackets(c.condition, 'not') ? bracket(c.condition) : layout(c.condition, indent, width)}`;
     default: return one;
   }
+}
+
+/** The condition of a text, or a `DefinitionError` with every diagnostic (`origin` names the text in messages). */
+export function conditionFromText(source: string, origin = 'text'): Condition {
+  const r = parseSegmentText(source);
+  if (!r.condition) throw new DefinitionError(r.diagnostics, origin);
+  return r.condition;
 }
 
 export interface PrintOptions {
