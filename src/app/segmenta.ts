@@ -32,7 +32,7 @@ export class Segmenta {
     this.profiles = new ProfileService(store);
     this.segments = new SegmentService(store, segmentsConfig);
     // Every durable commit re-evaluates the profiles it touched (all segments, one statement).
-    this.ingest.onCommitted((touched) => this.segments.touch(touched));
+    this.ingest.onCommitted((touched, merged) => this.segments.touch(touched, merged));
     this.webhooks = new WebhookService(store, webhooksConfig);
     // Entries and exits go out to webhook subscribers as soon as they are recorded.
     this.segments.onChanges(() => void this.webhooks.kick().catch(() => undefined));

@@ -3,7 +3,7 @@
  * memberships (entries and exits recorded as history), computed trait values, runs and sizes.
  * The engine applies a plan inside the database (no membership rows cross into the process).
  */
-import type { CompiledQuery } from '../domain/segments/compile.js';
+import type { CompiledQuery, StateColumn } from '../domain/segments/compile.js';
 
 export type DefinitionKind = 'segment' | 'computed_trait';
 
@@ -29,6 +29,26 @@ export interface EvaluationTarget {
   computed: Array<{ key: string; column: string; numeric: boolean }>;
   /** Archived segments whose remaining members exit now. */
   archived?: Array<{ key: string; version: number }> | undefined;
+  /**
+   * Which lane runs it. 'fast': evaluation from incremental state (touched profiles, definitions whose
+   * aggregates merge); 'slow': the other definitions for touched profiles, from their whole history,
+   * concurrently with the fast lane (they apply disjoint segments); 'full' (default): everything,
+   * exclusive of both lanes.
+   */
+  lane?: 'fast' | 'slow' | 'full' | undefined;
+  /** 'build': replace the state table from the plan's state columns (full runs); 'update': write back the evaluated profiles' rows (fast runs). */
+  state?: { mode: 'build' | 'update'; columns: StateColumn[] } | undefined;
+}
+
+/** A workspace's incremental state: its table, columns, the seq it was built up to, and the asked profiles' marks. */
+export interface StateInfo {
+  table: string;
+  columns: Set<string>;
+  builtSeq: number;
+  /** The lowest high-water mark among the asked profiles (builtSeq when none has a row). */
+  minHwm: number;
+  /** Asked profiles whose state is invalid (merged, or with events dated after the state was built). */
+  invalid: Set<string>;
 }
 
 export interface EvaluationOutcome {
@@ -69,6 +89,10 @@ export interface SegmentStorage extends WebhookStorage {
   definitions(workspaceId: string, kind: DefinitionKind): Promise<DefinitionVersion[]>;
   /** Run a compiled plan and apply it: memberships, history, computed values, today's sizes. */
   evaluate(q: CompiledQuery, target: EvaluationTarget): Promise<EvaluationOutcome>;
+  /** The incremental state of a workspace, null when none was built. */
+  stateInfo(workspaceId: string, profileIds: string[]): Promise<StateInfo | null>;
+  /** Mark profiles' state invalid (their events were re-pointed by a merge): they take the slow lane until the next full run. */
+  invalidateState(workspaceId: string, profileIds: string[]): Promise<void>;
   /** Run a compiled plan and read its rows (estimates and one-profile checks). */
   query(q: CompiledQuery): Promise<Array<Record<string, unknown>>>;
   /** The runs of one computation (same workspace, mode, time, duration, rows read and error). */

@@ -289,13 +289,20 @@ export class IngestService {
       for (const e of commit.events) add(e.workspaceId, e.profileId);
       for (const m of commit.merges) { add(m.workspaceId, m.from); add(m.workspaceId, m.to); }
       for (const t of commit.traits) if (t.entityType === 'profile') add(t.workspaceId, t.entityId);
-      for (const l of this.committedListeners) l(touched);
+      // Merged profiles: their events were re-pointed, so per-profile incremental state no longer holds.
+      const merged = new Map<string, Set<string>>();
+      for (const m of commit.merges) {
+        const set = merged.get(m.workspaceId) ?? new Set<string>();
+        set.add(m.from).add(m.to);
+        merged.set(m.workspaceId, set);
+      }
+      for (const l of this.committedListeners) l(touched, merged);
     }
   }
 
-  private readonly committedListeners: Array<(touched: Map<string, Set<string>>) => void> = [];
+  private readonly committedListeners: Array<(touched: Map<string, Set<string>>, merged: Map<string, Set<string>>) => void> = [];
   /** Called after every durable commit with the profiles it touched, per workspace (segment updates). */
-  onCommitted(listener: (touched: Map<string, Set<string>>) => void): void {
+  onCommitted(listener: (touched: Map<string, Set<string>>, merged: Map<string, Set<string>>) => void): void {
     this.committedListeners.push(listener);
   }
 

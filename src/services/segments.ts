@@ -8,10 +8,10 @@ import {
   ComputedTraitSchema, ConditionSchema, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
 } from '../domain/segments/ast.js';
 import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
-import { compileExplain, compileWorkspace } from '../domain/segments/compile.js';
+import { classifyWorkspace, compileExplain, compileWorkspace, type CompileInput } from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
-import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord } from '../ports/segments.js';
+import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord, StateInfo } from '../ports/segments.js';
 import type { StoragePort } from '../ports/storage.js';
 
 export interface SegmentView {
@@ -116,16 +116,33 @@ function fail(diags: Diagnostic[]): never {
   throw new DefinitionError(diags);
 }
 
+/** Options of one computation (see plan / drain). */
+export interface ComputeOptions {
+  profileIds?: string[] | undefined;
+  now?: number | undefined;
+  lane?: 'fast' | 'slow' | 'full' | undefined;
+  /** Slow lane: every definition (profiles whose state is invalid or not built). */
+  all?: boolean | undefined;
+  stateInfo?: StateInfo | undefined;
+}
+
 export class SegmentService {
   private readonly running = new Map<string, Promise<unknown>>();
   /** Profiles waiting for an incremental run, and workspaces waiting for a full one, per workspace. */
   private readonly pendingProfiles = new Map<string, Set<string>>();
+  /** Profiles waiting for the slow lane: 'slow' = the definitions state cannot keep, 'all' = every definition. */
+  private readonly pendingSlow = new Map<string, Map<string, 'slow' | 'all'>>();
+  private readonly runningSlow = new Map<string, Promise<unknown>>();
+  /** Merged profiles whose state must be invalidated before their next run. */
+  private readonly pendingInvalid = new Map<string, Set<string>>();
+  /** Workspaces whose state table was built by a full run of this process (until then: no fast lane). */
+  private readonly stateReady = new Set<string>();
   private readonly pendingFull = new Set<string>();
   /** When the last full run of a workspace ended and how long it took (the refresh adapts to it). */
   private readonly lastFull = new Map<string, { endedAt: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
   /** Latency of the last incremental runs (ms from commit to membership written), for metrics and benches. */
-  readonly metrics = { incrementalRuns: 0, fullRuns: 0, lastIncrementalMs: 0, failures: 0 };
+  readonly metrics = { incrementalRuns: 0, fullRuns: 0, fastRuns: 0, slowRuns: 0, fastEventsRead: 0, lastIncrementalMs: 0, failures: 0 };
 
   constructor(private readonly store: StoragePort, readonly config: SegmentsConfig = DEFAULT_SEGMENTS_CONFIG, private readonly clock: () => number = Date.now) {}
 
@@ -283,25 +300,52 @@ export class SegmentService {
 
   // ---- computation -------------------------------------------------------------------------------
 
-  private async plan(ws: string, now: number, profileIds?: string[]) {
+  private async definitionsOf(ws: string) {
     const all = await this.current(ws, 'segment');
     const segs = all.filter((s) => s.status === 'active');
     const archived = all.filter((s) => s.status === 'archived').map((s) => ({ key: s.key, version: s.version }));
     const computed = await this.computedTraits(ws);
     const segments = segs.map((s) => ({ key: s.key, version: s.version, condition: JSON.parse(s.definition) as Condition }));
-    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now, segments, computed, profileIds });
-    return { q, segments, computed, archived };
+    return { segments, computed, archived };
+  }
+
+  /**
+   * The definitions evaluated by a run: all of them, or (incremental lanes) only those the lane keeps:
+   * 'fast' = state can keep them and the state table has their columns; 'slow' = the others.
+   */
+  private async plan(ws: string, now: number, opts: ComputeOptions) {
+    const defs = await this.definitionsOf(ws);
+    let { segments, computed } = defs;
+    const d = DIALECTS[this.store.segments.dialect];
+    let state: CompileInput['state'];
+    if (opts.lane === 'fast' || opts.lane === 'slow') {
+      const cls = classifyWorkspace(d, { workspaceId: ws, now, segments, computed });
+      const columns = opts.stateInfo?.columns ?? new Set<string>();
+      const keeps = (needs: string[] | null | undefined) => opts.lane === 'slow' && opts.all ? true
+        : (needs !== null && needs !== undefined && needs.every((n) => columns.has(n))) === (opts.lane === 'fast');
+      segments = segments.filter((s) => keeps(cls.segments.get(s.key)));
+      computed = computed.filter((c) => keeps(cls.computed.get(c.key)));
+      if (opts.lane === 'fast' && opts.stateInfo) {
+        state = { mode: 'read', table: opts.stateInfo.table, minHwm: opts.stateInfo.minHwm, defaultHwm: opts.stateInfo.builtSeq };
+      }
+    } else if (!opts.profileIds) {
+      state = { mode: 'emit' };
+    }
+    // Segments referenced by the evaluated ones are inlined from the full list.
+    const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
+    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state });
+    return { q, segments, computed, archived: opts.profileIds ? [] : defs.archived };
   }
 
   /**
    * Recompute every segment and computed trait of a workspace (or only the given profiles) in one
    * statement, and record entries, exits and a run per definition. Errors are recorded, then thrown.
    */
-  async compute(ws: string, opts: { profileIds?: string[]; now?: number } = {}): Promise<EvaluationOutcome> {
+  async compute(ws: string, opts: ComputeOptions = {}): Promise<EvaluationOutcome> {
     const now = opts.now ?? this.clock();
     const started = performance.now();
     const mode = opts.profileIds ? 'incremental' : 'full';
-    const { q, segments, computed, archived } = await this.plan(ws, now, opts.profileIds);
+    const { q, segments, computed, archived } = await this.plan(ws, now, opts);
     const runs = (o: EvaluationOutcome | undefined, error: string | null): RunRecord[] => [
       ...segments.map((s) => {
         const r = o?.segments.find((x) => x.key === s.key);
@@ -322,8 +366,11 @@ export class SegmentService {
         workspaceId: ws, now, profileIds: opts.profileIds,
         segments: q.segmentColumns.map((c) => ({ key: c.key, column: c.column, version: segments.find((s) => s.key === c.key)?.version ?? 0 })),
         computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_KINDS.has(c.kind) })),
-        archived: opts.profileIds ? [] : archived,
+        archived,
+        lane: opts.lane ?? 'full',
+        state: q.stateColumns ? { mode: opts.lane === 'fast' ? 'update' : 'build', columns: q.stateColumns } : undefined,
       });
+      if (!opts.profileIds && q.stateColumns) this.stateReady.add(ws);
     } catch (err) {
       this.metrics.failures++;
       await this.store.segments.insertRuns(runs(undefined, err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err)));
@@ -331,6 +378,8 @@ export class SegmentService {
     }
     if (mode === 'full') this.metrics.fullRuns++;
     else this.metrics.incrementalRuns++;
+    if (opts.lane === 'fast') { this.metrics.fastRuns++; this.metrics.fastEventsRead += outcome.eventsRead; }
+    if (opts.lane === 'slow') this.metrics.slowRuns++;
     await this.store.segments.insertRuns(runs(outcome, null));
     if (outcome.segments.some((x) => x.entered > 0 || x.exited > 0) || archived.length > 0) for (const l of this.changeListeners) l(ws);
     return outcome;
@@ -349,7 +398,12 @@ export class SegmentService {
   }
 
   /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
-  touch(touched: Map<string, Set<string>>): void {
+  touch(touched: Map<string, Set<string>>, merged?: Map<string, Set<string>>): void {
+    for (const [ws, pids] of merged ?? []) {
+      const set = this.pendingInvalid.get(ws) ?? new Set<string>();
+      for (const p of pids) set.add(p);
+      this.pendingInvalid.set(ws, set);
+    }
     for (const [ws, pids] of touched) {
       const set = this.pendingProfiles.get(ws) ?? new Set<string>();
       for (const p of pids) set.add(p);
@@ -376,7 +430,7 @@ export class SegmentService {
           const t0 = performance.now();
           if (profiles) {
             this.pendingProfiles.delete(ws);
-            await this.compute(ws, { profileIds: [...profiles] });
+            await this.fastRun(ws, [...profiles]);
             this.metrics.lastIncrementalMs = performance.now() - t0;
           } else {
             this.pendingFull.delete(ws);
@@ -392,9 +446,60 @@ export class SegmentService {
     return job;
   }
 
+  /**
+   * Touched profiles, fast lane: definitions kept in state are evaluated from each profile's state row
+   * plus its new events (cost: the new events, not the history); the rest, and profiles whose state is
+   * invalid, are queued for the slow lane.
+   */
+  private async fastRun(ws: string, pids: string[]): Promise<void> {
+    const invalid = this.pendingInvalid.get(ws);
+    if (invalid) {
+      this.pendingInvalid.delete(ws);
+      await this.store.segments.invalidateState(ws, [...invalid]);
+    }
+    const info = this.stateReady.has(ws) ? await this.store.segments.stateInfo(ws, pids) : null;
+    const slow = this.pendingSlow.get(ws) ?? new Map<string, 'slow' | 'all'>();
+    this.pendingSlow.set(ws, slow);
+    if (!info) {
+      for (const p of pids) slow.set(p, 'all');
+    } else {
+      const valid = pids.filter((p) => !info.invalid.has(p));
+      for (const p of info.invalid) slow.set(p, 'all');
+      if (valid.length) await this.compute(ws, { profileIds: valid, lane: 'fast', stateInfo: info });
+      const { segments, computed } = await this.definitionsOf(ws);
+      const cls = classifyWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: this.clock(), segments, computed });
+      const needsSlow = [...cls.segments.values(), ...cls.computed.values()].some((n) => n === null || !n.every((c) => info.columns.has(c)));
+      if (needsSlow) for (const p of valid) if (slow.get(p) !== 'all') slow.set(p, 'slow');
+    }
+    if (slow.size === 0) this.pendingSlow.delete(ws);
+    else void this.drainSlow(ws).catch(() => undefined);
+  }
+
+  /** The slow lane of a workspace: touched profiles' other definitions, from their history, one run at a time. */
+  private drainSlow(ws: string): Promise<unknown> {
+    const running = this.runningSlow.get(ws);
+    if (running) return running.then(() => (this.pendingSlow.has(ws) ? this.drainSlow(ws) : undefined));
+    const job = (async () => {
+      try {
+        for (let batch = this.pendingSlow.get(ws); batch; batch = this.pendingSlow.get(ws)) {
+          this.pendingSlow.delete(ws);
+          const all = [...batch].filter(([, k]) => k === 'all').map(([p]) => p);
+          const some = [...batch].filter(([, k]) => k === 'slow').map(([p]) => p);
+          const info = some.length ? await this.store.segments.stateInfo(ws, []) : null;
+          if (all.length) await this.compute(ws, { profileIds: all, lane: 'slow', all: true });
+          if (some.length) await this.compute(ws, { profileIds: some, lane: 'slow', stateInfo: info ?? undefined });
+        }
+      } finally {
+        this.runningSlow.delete(ws);
+      }
+    })();
+    this.runningSlow.set(ws, job);
+    return job;
+  }
+
   /** Wait until queued recomputations are done (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+    while (this.running.size > 0 || this.runningSlow.size > 0) await Promise.allSettled([...this.running.values(), ...this.runningSlow.values()]);
   }
 
   /** Periodic full recomputation of every workspace with definitions: windows expire without events. */

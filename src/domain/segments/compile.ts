@@ -10,7 +10,8 @@
  * identical leaves, dialect hooks) and every value must be a bound parameter; see dialect.ts.
  * Semantics are those of ast.ts / reference.ts; the property test checks the two agree.
  */
-import { Params, type BoundParam, type Dialect } from '../sql/dialect.js';
+import { Params, type BoundParam, type Dialect, type MergeKind } from '../sql/dialect.js';
+import { md5Hex } from './md5.js';
 import {
   UNIT_MS, type Comparison, type ComputedTraitDefinition, type Condition, type EventSelector, type Filter,
   type Window,
@@ -30,7 +31,18 @@ export interface CompileInput {
   references?: Array<{ key: string; condition: Condition }> | undefined;
   /** 'rows' (default): one row per profile; 'counts': one row, `profiles` and the member count per segment. */
   output?: 'rows' | 'counts' | undefined;
+  /**
+   * Incremental state (docs/segments.md, "How segments stay current"). 'emit': also output every
+   * mergeable aggregate as a state column and whether the profile has events dated after `now` (full
+   * runs build the state table from it). 'read': evaluate from `table` (one row per profile: its
+   * aggregates over its events up to seq `hwm`) merged with the profile's events after its hwm; only
+   * for definitions whose aggregates are all mergeable (see classifyWorkspace).
+   */
+  state?: { mode: 'emit' } | { mode: 'read'; table: string; minHwm: number; defaultHwm: number } | undefined;
 }
+
+/** A state column: output column of the statement → column name in the state table (stable across compiles). */
+export interface StateColumn { column: string; name: string }
 
 export interface CompiledQuery {
   sql: string;
@@ -38,6 +50,31 @@ export interface CompiledQuery {
   /** Output columns: `pid`, then one boolean per segment, one value per computed trait. */
   segmentColumns: Array<{ key: string; column: string }>;
   computedColumns: Array<{ key: string; column: string; kind: ComputedTraitDefinition['kind'] }>;
+  /** With input.state: the state columns output (plus `st_future`, and `st_hwm` when reading). */
+  stateColumns?: StateColumn[] | undefined;
+}
+
+/**
+ * Which definitions can be evaluated from incremental state: every aggregate they read merges (no
+ * rolling "last N" window, no distinct count of event values) and they need no pair of events
+ * (sequences) or per-value counts (most frequent). For each, the state columns it needs.
+ */
+export function classifyWorkspace(d: Dialect, input: CompileInput): { segments: Map<string, string[] | null>; computed: Map<string, string[] | null> } {
+  const c = new Compiler(d, { ...input, state: undefined });
+  const needs = (expr: string): string[] | null => {
+    if (/\b(sq|mf)_[0-9]+\./.test(expr)) return null;
+    const names = new Set<string>();
+    for (const m of expr.matchAll(/\bagg\.(a_[0-9]+)\b/g)) {
+      const meta = c.aggMeta.get(m[1] as string);
+      if (!meta || meta.merge === null) return null;
+      names.add(meta.name);
+    }
+    return [...names].sort();
+  };
+  return {
+    segments: new Map(input.segments.map((s) => [s.key, needs(c.conditionSql(s.condition))])),
+    computed: new Map(input.computed.map((x) => [x.key, needs(c.computedValue(x))])),
+  };
 }
 
 const ISO_RE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$';
@@ -85,6 +122,10 @@ export function compileExplain(d: Dialect, input: Omit<CompileInput, 'segments' 
 class Compiler {
   private readonly p: Params;
   private readonly aggs = new Map<string, string>();
+  /** Per aggregate alias: how partials merge (null: they do not), and its state column name. */
+  readonly aggMeta = new Map<string, { merge: MergeKind | null; name: string }>();
+  /** Placeholders of values relative to `now` (rolling windows): aggregates using them do not merge. */
+  private readonly nowPlaceholders = new Set<string>();
   private readonly traitCols = new Map<string, string>();
   private readonly scoreCols = new Map<string, string>();
   private readonly ctes: string[] = [];
@@ -118,12 +159,19 @@ class Compiler {
     // In 'counts' output computed traits are only referenced (inlined where used), not returned.
     const compCols = input.output === 'counts' ? [] : input.computed.map((c, i) => ({ key: c.key, column: `c_${i}`, kind: c.kind, expr: this.computedValue(c) }));
 
-    const evWhere = [`e.workspace_id = ${ws}`, `${d.epochMs('e.timestamp')} <= ${now}`];
-    if (restrict) evWhere.push(d.inList('e.profile_id', restrict));
-    if (range) evWhere.push(inRange('e.profile_id'));
+    const state = input.state;
+    const reading = state?.mode === 'read' ? state : undefined;
+    // Reading state: only the events after each profile's high-water mark (seq is the commit order, so
+    // the scan prunes to the table's tail by min/max of seq).
+    const scanWhere = [`e.workspace_id = ${ws}`];
+    if (restrict) scanWhere.push(d.inList('e.profile_id', restrict));
+    if (range) scanWhere.push(inRange('e.profile_id'));
+    if (reading) scanWhere.push(`e.seq > ${p.int(reading.minHwm)}`, `e.seq > coalesce(st.hwm, ${p.int(reading.defaultHwm)})`);
+    const scanFrom = reading ? 'events e LEFT JOIN st ON st.pid = e.profile_id' : 'events e';
+    const evWhere = [...scanWhere, `${d.epochMs('e.timestamp')} <= ${now}`];
     const ev0 = `ev0 AS (SELECT e.profile_id AS pid, e.message_id AS mid, e.type AS mtype, e.event AS ename, e.name AS pname, ` +
       `${d.epochMs('e.timestamp')} AS ts, ${d.toText('e.properties')} AS props, ${d.toText('e.context')} AS ctx ` +
-      `FROM events e WHERE ${evWhere.join(' AND ')})`;
+      `FROM ${scanFrom} WHERE ${evWhere.join(' AND ')})`;
     // Each JSON path is parsed once per row, into a typed column that every leaf using it shares.
     const guarded = (expr: string, guards: Map<string, { mt: string; event: string }> | 'all', otherwise: string): string => {
       if (guards === 'all') return expr;
@@ -132,8 +180,27 @@ class Compiler {
     };
     const ev = `ev AS (SELECT pid, mid, mtype, ename, pname, ts, props, ctx${[...this.evCols].map(([expr, c]) => `, ${guarded(expr, c.guards, c.otherwise)} AS ${c.alias}`).join('')} FROM ev0)`;
     const parts = [ev0, ev];
-    if (this.aggs.size) {
+    const stateCols: StateColumn[] = [];
+    const mergeable = [...this.aggs.values()].filter((a) => this.aggMeta.get(a)?.merge);
+    if (reading) {
+      const cols = mergeable.map((a) => `${d.ident(this.aggMeta.get(a)?.name ?? a)} AS ${a}`);
+      const sw = restrict ? `WHERE ${d.inList('pid', restrict)}` : '';
+      parts.unshift(`st AS (SELECT pid, hwm${cols.map((c) => `, ${c}`).join('')} FROM ${d.ident(reading.table)} ${sw})`);
+      parts.push(`dmeta AS (SELECT e.profile_id AS pid, count(*) AS n, max(e.seq) AS seqmax, max(CASE WHEN ${d.epochMs('e.timestamp')} > ${now} THEN 1 ELSE 0 END) AS fut FROM ${scanFrom} WHERE ${scanWhere.join(' AND ')} GROUP BY e.profile_id)`);
+      if (mergeable.length !== this.aggs.size) throw new Error('reading state: every aggregate must merge (classifyWorkspace first)');
+      if (this.aggs.size) {
+        const list = mergeable.join(', ');
+        parts.push(`dagg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
+        parts.push(`agg AS (SELECT pid, ${mergeable.map((a) => `${d.mergeAgg(this.aggMeta.get(a)?.merge as MergeKind, a)} AS ${a}`).join(', ')} ` +
+          `FROM (SELECT pid, ${list} FROM st UNION ALL SELECT pid, ${list} FROM dagg) u GROUP BY pid)`);
+      }
+    } else if (this.aggs.size) {
       parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
+    }
+    if (state) mergeable.forEach((a, i) => stateCols.push({ column: `st_${i}`, name: this.aggMeta.get(a)?.name ?? a }));
+    if (state?.mode === 'emit') {
+      const fw = [`workspace_id = ${ws}`, `${d.epochMs('timestamp')} > ${now}`];
+      parts.push(`fut AS (SELECT profile_id AS pid, 1 AS fut FROM events WHERE ${fw.join(' AND ')} GROUP BY profile_id)`);
     }
     if (this.traitCols.size) {
       // Current traits straight from the update log (latest value per key), filtered before grouping,
@@ -158,6 +225,8 @@ class Compiler {
     parts.push(`base AS (SELECT profile_id AS pid FROM profiles WHERE ${bw.join(' AND ')})`);
 
     const joins = [
+      reading ? 'LEFT JOIN st st0 ON st0.pid = base.pid LEFT JOIN dmeta ON dmeta.pid = base.pid' : '',
+      state?.mode === 'emit' ? 'LEFT JOIN fut ON fut.pid = base.pid' : '',
       this.aggs.size ? 'LEFT JOIN agg ON agg.pid = base.pid' : '',
       this.traitCols.size ? 'LEFT JOIN tr ON tr.pid = base.pid' : '',
       this.scoreCols.size ? 'LEFT JOIN sc ON sc.pid = base.pid' : '',
@@ -167,13 +236,24 @@ class Compiler {
     const cols = counts
       ? ['count(*) AS profiles', ...segCols.map((s) => `sum(CASE WHEN coalesce(${s.expr}, false) THEN 1 ELSE 0 END) AS ${s.column}`)]
       : ['base.pid AS pid', ...segCols.map((s) => `coalesce(${s.expr}, false) AS ${s.column}`), ...compCols.map((c) => `${c.expr} AS ${c.column}`),
-        ...extraValues.map((v, i) => `${v === null ? 'NULL' : d.toText(v)} AS v_${i}`)];
+        ...extraValues.map((v, i) => `${v === null ? 'NULL' : d.toText(v)} AS v_${i}`),
+        ...stateCols.map((c, i) => `agg.${mergeable[i]} AS ${c.column}`),
+        ...(reading ? [
+          `${d.greatest(`coalesce(st0.hwm, ${p.int(reading.defaultHwm)})`, `coalesce(dmeta.seqmax, ${p.int(reading.defaultHwm)})`)} AS st_hwm`,
+          `coalesce(dmeta.fut, 0) AS st_future`, `coalesce(dmeta.n, 0) AS st_read`,
+        ] : state?.mode === 'emit' ? ['coalesce(fut.fut, 0) AS st_future'] : [])];
     const sql = `WITH ${parts.join(',\n')}\nSELECT ${cols.join(',\n  ')}\nFROM base ${joins.join(' ')}${counts ? '' : '\nORDER BY base.pid'}${d.selectSuffix}`;
     return {
       sql, params: p.list,
       segmentColumns: segCols.map(({ key, column }) => ({ key, column })),
       computedColumns: compCols.map(({ key, column, kind }) => ({ key, column, kind })),
+      stateColumns: state ? stateCols : undefined,
     };
+  }
+
+  /** The boolean SQL of a condition (classification; registers its aggregates). */
+  conditionSql(c: Condition): string {
+    return this.cond(c);
   }
 
   // ---- conditions -------------------------------------------------------------------------------
@@ -390,7 +470,11 @@ class Compiler {
     const mt = s.messageType ?? 'track';
     const conds = [`${col('mtype')} = ${p.str(mt)}`];
     if (s.event !== '*') conds.push(`${col(mt === 'track' ? 'ename' : 'pname')} = ${p.str(s.event)}`);
-    if (w?.type === 'last') conds.push(`${col('ts')} > ${p.int(this.input.now - w.amount * UNIT_MS[w.unit])}`);
+    if (w?.type === 'last') {
+      const bound = p.int(this.input.now - w.amount * UNIT_MS[w.unit]);
+      this.nowPlaceholders.add(bound);
+      conds.push(`${col('ts')} > ${bound}`);
+    }
     if (w?.type === 'between') conds.push(`${col('ts')} >= ${p.int(Date.parse(isoUtc(w.from)))} AND ${col('ts')} < ${p.int(Date.parse(isoUtc(w.to)))}`);
     const items: Filter[] = [];
     for (const f of s.where ?? []) {
@@ -413,11 +497,16 @@ class Compiler {
 
   /** One shared conditional aggregate; identical leaves share a column. */
   private aggregate(fn: Parameters<Dialect['agg']>[0], expr: string, cond: string): string {
-    return this.aggColumn(this.d.agg(fn, expr, cond));
+    return this.aggColumn(this.d.agg(fn, expr, cond), MERGE_OF[fn] ?? null);
   }
 
-  private aggColumn(sql: string): string {
-    return `agg.${alias(this.aggs, sql, 'a_')}`;
+  private aggColumn(sql: string, merge: MergeKind | null): string {
+    const a = alias(this.aggs, sql, 'a_');
+    if (!this.aggMeta.has(a)) {
+      const rolling = [...this.nowPlaceholders].some((ph) => Params.mentions(sql, ph));
+      this.aggMeta.set(a, { merge: rolling ? null : merge, name: `k_${md5Hex(this.d.name + ':' + this.p.canonical(sql)).slice(0, 20)}` });
+    }
+    return `agg.${a}`;
   }
 
   /** sum / avg / min / max / count_distinct of a path over the selected events (or their line items). */
@@ -438,12 +527,18 @@ class Compiler {
     }
     const acc = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s);
     if (fn === 'count_distinct') return `coalesce(${this.aggregate('count_distinct', acc.raw(), sel)}, 0)`;
+    if (fn === 'avg') {
+      // sum / count of the numeric values rather than avg(): both merge, so an average can be kept incrementally
+      const x = acc.num();
+      const n = this.aggregate('count', '', `${sel} AND ${x} IS NOT NULL`);
+      return `(CASE WHEN ${n} > 0 THEN ${this.aggregate('sum', x, sel)} / ${n} END)`;
+    }
     const v = this.aggregate(fn, acc.num(), sel);
     return fn === 'sum' ? `coalesce(${v}, 0)` : v;
   }
 
   private flatten(arr: string, cond: string): string {
-    return this.aggColumn(this.d.aggFlatten(arr, cond));
+    return this.aggColumn(this.d.aggFlatten(arr, cond), 'concat');
   }
 
   /**
@@ -549,6 +644,10 @@ class Compiler {
     return `${alias}.hit`;
   }
 }
+
+const MERGE_OF: Partial<Record<Parameters<Dialect['agg']>[0], MergeKind>> = {
+  count: 'count', sum: 'sum', min: 'min', max: 'max', any: 'max', list_distinct: 'union',
+};
 
 /** The column alias of a key in a registry (the next numbered one the first time it is asked for). */
 function alias(registry: Map<string, string>, key: string, prefix: string): string {

@@ -29,12 +29,35 @@ export class Params {
     this.memo.set(key, ph);
     return ph;
   }
+  /**
+   * The text with every placeholder replaced by its type and value: the same expression compiled in
+   * two statements (where numbering differs) gets the same canonical text (state column names).
+   */
+  canonical(text: string): string {
+    let out = text;
+    for (let i = this.list.length; i >= 1; i--) {
+      const b = this.list[i - 1] as BoundParam;
+      out = out.split(this.dialect.placeholder(b.name, i, b.type)).join(`\u00ab${b.type}:${JSON.stringify(b.value)}\u00bb`);
+    }
+    return out;
+  }
+  /** Whether `text` uses the placeholder `ph` ($1 is not $12). */
+  static mentions(text: string, ph: string): boolean {
+    if (!ph.startsWith('$')) return text.includes(ph);
+    return new RegExp(`\\${ph}(?![0-9])`).test(text);
+  }
   str(v: string): string { return this.bind(v, 'string'); }
   int(v: number): string { return this.bind(Math.trunc(v), 'int'); }
   float(v: number): string { return this.bind(v, 'float'); }
 }
 
 export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'count_distinct' | 'list_distinct' | 'any';
+
+/**
+ * How partial aggregates of one profile combine (incremental state): counts and sums add, minima and
+ * maxima take the extreme, value lists concatenate (with or without duplicates).
+ */
+export type MergeKind = 'count' | 'sum' | 'min' | 'max' | 'union' | 'concat';
 
 export interface Dialect {
   readonly name: 'duckdb' | 'clickhouse';
@@ -61,6 +84,8 @@ export interface Dialect {
   aggLatest(expr: string, time: string, cond: string): string;
   /** Aggregates over an array expression: sum (0 when empty), min/max/avg (NULL when empty), distinct. */
   arrayAgg(fn: 'sum' | 'min' | 'max' | 'avg', arr: string): string;
+  /** Combine partial aggregates of a group (see MergeKind); NULL partials are ignored. */
+  mergeAgg(kind: MergeKind, col: string): string;
   /** Flatten the arrays of a group into one (conditional aggregate). */
   aggFlatten(arr: string, cond: string): string;
   /** Sorted, distinct, first n, of an array of strings. */

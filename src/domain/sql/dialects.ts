@@ -80,6 +80,16 @@ export const duckdbDialect: Dialect = {
   aggLatest: (expr, time, cond) => `arg_max(${expr}, ${time}) FILTER (WHERE ${cond})`,
   arrayAgg: (fn, arr) => `list_${fn}(${arr})`,
   aggFlatten: (arr, cond) => `coalesce(flatten(list(${arr}) FILTER (WHERE ${cond})), [])`,
+  mergeAgg(kind, col) {
+    switch (kind) {
+      case 'count': return `CAST(coalesce(sum(${col}), 0) AS BIGINT)`;
+      case 'sum': return `sum(${col})`;
+      case 'min': return `min(${col})`;
+      case 'max': return `max(${col})`;
+      case 'union': return `list_distinct(flatten(list(${col}) FILTER (WHERE ${col} IS NOT NULL)))`;
+      case 'concat': return `coalesce(flatten(list(${col}) FILTER (WHERE ${col} IS NOT NULL)), [])`;
+    }
+  },
   arraySortDistinctLimit: (arr, n) => `list_sort(list_distinct(${arr}))[1:${Math.trunc(n)}]`,
   arrayLength: (arr) => `len(${arr})`,
   arrayDistinctCount: (arr) => `len(list_distinct(${arr}))`,
@@ -169,6 +179,16 @@ export const clickhouseDialect: Dialect = {
     return `if(empty(${a}), NULL, toNullable(array${fn[0]?.toUpperCase()}${fn.slice(1)}(${a})))`;
   },
   aggFlatten: (arr, cond) => `groupArrayArrayIf(${arr}, ${cond})`,
+  mergeAgg(kind, col) {
+    switch (kind) {
+      case 'count': return `toUInt64(sum(ifNull(${col}, 0)))`;
+      case 'sum': return `sumOrNull(${col})`;
+      case 'min': return `minOrNull(${col})`;
+      case 'max': return `maxOrNull(${col})`;
+      case 'union': return `arrayDistinct(groupArrayArray(${col}))`;
+      case 'concat': return `groupArrayArray(${col})`;
+    }
+  },
   arraySortDistinctLimit: (arr, n) => `arraySlice(arraySort(arrayDistinct(${arr})), 1, ${Math.trunc(n)})`,
   arrayLength: (arr) => `length(${arr})`,
   arrayDistinctCount: (arr) => `length(arrayDistinct(arrayFilter(z -> z IS NOT NULL, ${arr})))`,

@@ -9,7 +9,7 @@ export const CLICKHOUSE_SCHEMA: readonly string[] = [
      workspace_id String, message_id String, type LowCardinality(String), event Nullable(String), name Nullable(String),
      profile_id String, user_id Nullable(String), anonymous_id Nullable(String),
      timestamp DateTime64(3, 'UTC'), received_at DateTime64(3, 'UTC'), source LowCardinality(String),
-     properties String, context String, traits String
+     properties String, context String, traits String, seq Nullable(Int64)
    ) ENGINE = MergeTree ORDER BY (workspace_id, profile_id, timestamp)`,
   `CREATE TABLE IF NOT EXISTS profiles (
      workspace_id String, profile_id String, created_at DateTime64(3, 'UTC'), merged_into Nullable(String)

@@ -90,11 +90,12 @@ export class DuckDBEngine implements StoragePort {
     private readonly reader: DuckDBConnection,
     private readonly stagingDir: string,
     private readonly segmentWriter: DuckDBConnection,
+    private readonly slowWriter: DuckDBConnection,
   ) {
     // Segment evaluation writes other tables than ingest (memberships, history, computed values) on its
     // own connection and lock, so a long evaluation never holds up ingest commits (DuckDB runs the two
     // transactions concurrently; they touch disjoint tables, so they cannot conflict).
-    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new Serial());
+    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new Serial(), slowWriter, new Serial());
   }
 
   static async open(opts: DuckDBEngineOptions): Promise<DuckDBEngine> {
@@ -128,7 +129,8 @@ export class DuckDBEngine implements StoragePort {
     const writer = await instance.connect();
     const reader = await instance.connect();
     const segmentWriter = await instance.connect();
-    const engine = new DuckDBEngine(instance, writer, reader, stagingDir, segmentWriter);
+    const slowWriter = await instance.connect();
+    const engine = new DuckDBEngine(instance, writer, reader, stagingDir, segmentWriter, slowWriter);
     return engine;
   }
 
@@ -170,6 +172,7 @@ export class DuckDBEngine implements StoragePort {
       this.writer.closeSync();
       this.reader.closeSync();
       this.segmentWriter.closeSync();
+      this.slowWriter.closeSync();
       this.instance.closeSync();
     });
     await rm(this.stagingDir, { recursive: true, force: true });

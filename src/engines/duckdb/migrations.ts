@@ -227,4 +227,24 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    name: 'event commit sequence and per-profile segment state (incremental evaluation from new events only)',
+    statements: [
+      // seq: the order events were committed in (one writer, so commit order). Older rows keep NULL:
+      // they precede every state built after this migration.
+      `CREATE SEQUENCE event_seq`,
+      `ALTER TABLE events ADD COLUMN seq BIGINT`,
+      `ALTER TABLE events ALTER COLUMN seq SET DEFAULT nextval('event_seq')`,
+      // Which state table a workspace's incremental runs read, built from which definitions and up to
+      // which event seq (segment-store.ts).
+      `CREATE TABLE segment_state_meta (
+         workspace_id VARCHAR PRIMARY KEY,
+         table_name VARCHAR NOT NULL,
+         signature VARCHAR NOT NULL,
+         built_seq BIGINT NOT NULL,
+         built_at TIMESTAMPTZ NOT NULL
+       )`,
+    ],
+  },
 ];

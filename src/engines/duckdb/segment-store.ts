@@ -8,7 +8,7 @@ import { listValue } from '@duckdb/node-api';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
 import type { CompiledQuery } from '../../domain/segments/compile.js';
 import type {
-  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, WebhookRecord,
+  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, StateInfo, WebhookRecord,
 } from '../../ports/segments.js';
 import { toDuckParams } from './params.js';
 import type { Serial } from './serial.js';
@@ -20,7 +20,57 @@ const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(
 
 export class DuckDBSegmentStore implements SegmentStorage {
   readonly dialect = 'duckdb';
-  constructor(private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: Serial) {}
+  /**
+   * `writer` / `lock`: the fast lane (state-based incremental runs) and everything else that writes;
+   * `slowWriter` / `slowLock`: history-based incremental runs of the definitions state cannot keep,
+   * concurrent with the fast lane (disjoint segments, so disjoint rows). Full runs hold both locks.
+   */
+  constructor(
+    private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: Serial,
+    private readonly slowWriter: DuckDBConnection, private readonly slowLock: Serial,
+  ) {}
+
+  /** The state table of a workspace (one per workspace: its columns are that workspace's aggregates). */
+  private stateTable(workspaceId: string): string {
+    return `segment_state_${workspaceId.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  }
+
+  async stateInfo(workspaceId: string, profileIds: string[]): Promise<StateInfo | null> {
+    const meta = (await this.all('SELECT table_name, built_seq FROM segment_state_meta WHERE workspace_id = $1', [workspaceId]))[0];
+    if (!meta) return null;
+    const table = String(meta['table_name']);
+    const builtSeq = num(meta['built_seq']);
+    const cols = await this.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main'`, [table]);
+    if (cols.length === 0) return null;
+    const rows = profileIds.length === 0 ? [] : await this.all(
+      `SELECT pid, hwm FROM ${quoteIdent(table)} WHERE pid IN (SELECT unnest($1))`, [listValue(profileIds)]);
+    let minHwm = builtSeq;
+    const invalid = new Set<string>();
+    for (const r of rows) {
+      const h = num(r['hwm']);
+      if (h < 0) invalid.add(String(r['pid']));
+      else minHwm = Math.min(minHwm, h);
+    }
+    return { table, columns: new Set(cols.map((c) => String(c['column_name']))), builtSeq, minHwm, invalid };
+  }
+
+  async invalidateState(workspaceId: string, profileIds: string[]): Promise<void> {
+    if (profileIds.length === 0) return;
+    const table = quoteIdent(this.stateTable(workspaceId));
+    await this.lock.run(async () => {
+      const exists = await this.all(`SELECT 1 FROM duckdb_tables() WHERE table_name = $1 AND schema_name = 'main'`, [this.stateTable(workspaceId)], this.writer);
+      if (exists.length === 0) return;
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        await this.writer.run(`DELETE FROM ${table} WHERE pid IN (SELECT unnest($1))`, [listValue(profileIds)]);
+        await this.writer.run(`INSERT INTO ${table} (pid, hwm) SELECT unnest($1), -1`, [listValue(profileIds)]);
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
 
   private async all(sql: string, params: DuckDBValue[] = [], conn = this.reader): Promise<Row[]> {
     const r = await conn.runAndReadAll(sql, params);
@@ -50,13 +100,23 @@ export class DuckDBSegmentStore implements SegmentStorage {
   }
 
   async evaluate(q: CompiledQuery, t: EvaluationTarget): Promise<EvaluationOutcome> {
-    return this.lock.run(async () => {
-      const w = this.writer;
+    const lane = t.lane ?? 'full';
+    if (lane === 'fast') return this.lock.run(() => this.evaluateOn(this.writer, q, t));
+    if (lane === 'slow') return this.slowLock.run(() => this.evaluateOn(this.slowWriter, q, t));
+    return this.slowLock.run(() => this.lock.run(() => this.evaluateOn(this.writer, q, t)));
+  }
+
+  private async evaluateOn(w: DuckDBConnection, q: CompiledQuery, t: EvaluationTarget): Promise<EvaluationOutcome> {
+    {
       const restrict = t.profileIds ? listValue(t.profileIds) : null;
       const now = ts(t.now);
             await w.run('BEGIN TRANSACTION');
       try {
+        // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
+        const builtSeq = t.state?.mode === 'build'
+          ? num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']) : 0;
         await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
+        if (t.state) await this.writeState(w, t, builtSeq);
         let movedBy = new Map<string, Row>();
         let sizeBy = new Map<string, number>();
         if (t.segments.length > 0) {
@@ -105,9 +165,12 @@ export class DuckDBSegmentStore implements SegmentStorage {
           await w.run(`INSERT INTO computed_values SELECT $1, $2, pid, ${value}, ${TS('$3')} FROM seg_eval WHERE ${col} IS NOT NULL`, [...base, now]);
         }
         const profiles = await this.all('SELECT count(*) AS n FROM seg_eval', [], w);
-        const events = await this.all(
-          `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
-          restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
+        // Rows read: a fast run reads only the events after each profile's high-water mark (counted by the plan).
+        const events = t.state?.mode === 'update'
+          ? await this.all('SELECT coalesce(sum(st_read), 0) AS n FROM seg_eval', [], w)
+          : await this.all(
+            `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
+            restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
         for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
         await w.run('COMMIT');
         return {
@@ -118,7 +181,29 @@ export class DuckDBSegmentStore implements SegmentStorage {
         await w.run('ROLLBACK').catch(() => undefined);
         throw err;
       }
-    });
+    }
+  }
+
+  /**
+   * 'build': the state table anew, every profile's mergeable aggregates up to `builtSeq` (a profile
+   * with events dated after now gets hwm -1: invalid, since those events enter no aggregate yet).
+   * 'update': the evaluated profiles' rows, with their new high-water marks.
+   */
+  private async writeState(w: DuckDBConnection, t: EvaluationTarget, builtSeq: number): Promise<void> {
+    const st = t.state;
+    if (!st) return;
+    const table = this.stateTable(t.workspaceId);
+    const select = st.columns.map((c) => `, ${quoteIdent(c.column)} AS ${quoteIdent(c.name)}`).join('');
+    if (st.mode === 'build') {
+      await w.run(`CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT pid, CAST(CASE WHEN st_future = 1 THEN -1 ELSE $1 END AS BIGINT) AS hwm${select} FROM seg_eval`, [BigInt(builtSeq)]);
+      await w.run(`INSERT OR REPLACE INTO segment_state_meta VALUES ($1, $2, $3, $4, ${TS('$5')})`,
+        [t.workspaceId, table, st.columns.map((c) => c.name).join(','), BigInt(builtSeq), ts(t.now)]);
+      return;
+    }
+    await w.run(`DELETE FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_eval)`);
+    const names = st.columns.map((c) => `, ${quoteIdent(c.name)}`).join('');
+    const values = st.columns.map((c) => `, ${quoteIdent(c.column)}`).join('');
+    await w.run(`INSERT INTO ${quoteIdent(table)} (pid, hwm${names}) SELECT pid, CASE WHEN st_future = 1 THEN -1 ELSE st_hwm END${values} FROM seg_eval`);
   }
 
   async insertRuns(runs: RunRecord[]): Promise<void> {
