@@ -21,6 +21,8 @@ export interface ScenarioEvent {
   ts: number;
   properties: Record<string, JsonValue>;
   context: Record<string, JsonValue>;
+  /** Commit order (incremental state); unset = before any state. */
+  seq?: number;
 }
 
 export interface ScenarioData {
@@ -56,6 +58,8 @@ export interface EngineRunner {
   name: 'duckdb' | 'clickhouse';
   load(data: ScenarioData): Promise<void>;
   run(q: CompiledQuery): Promise<ResultRow[]>;
+  /** Create a table from a compiled plan: `CREATE TABLE name AS SELECT <select> FROM (plan)`. */
+  createFrom(name: string, select: string, q: CompiledQuery): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,9 +88,9 @@ export async function duckRunner(): Promise<EngineRunner> {
       const ws = data.workspaceId;
       for (const pid of data.profiles) await c.run(`INSERT INTO profiles VALUES ($1, $2, make_timestamptz(0::BIGINT), NULL)`, [ws, pid]);
       for (const e of data.events) {
-        await c.run(`INSERT INTO events (workspace_id, message_id, type, event, name, profile_id, timestamp, received_at, source, properties, context)
-          VALUES ($1, $2, $3, $4, $5, $6, make_timestamptz($7::BIGINT * 1000), make_timestamptz($7::BIGINT * 1000), 'test', $8, $9)`,
-        [ws, e.mid, e.type, e.event ?? null, e.name ?? null, e.pid, BigInt(e.ts), JSON.stringify(e.properties), JSON.stringify(e.context)]);
+        await c.run(`INSERT INTO events (workspace_id, message_id, type, event, name, profile_id, timestamp, received_at, source, properties, context, seq)
+          VALUES ($1, $2, $3, $4, $5, $6, make_timestamptz($7::BIGINT * 1000), make_timestamptz($7::BIGINT * 1000), 'test', $8, $9, $10)`,
+        [ws, e.mid, e.type, e.event ?? null, e.name ?? null, e.pid, BigInt(e.ts), JSON.stringify(e.properties), JSON.stringify(e.context), e.seq === undefined ? null : BigInt(e.seq)]);
       }
       for (const t of data.traits) {
         await c.run(`INSERT INTO trait_updates VALUES ($1, 'profile', $2, $3, $4, 'test', 'm', make_timestamptz(0::BIGINT))`, [ws, t.pid, t.key, JSON.stringify(t.value)]);
@@ -96,6 +100,9 @@ export async function duckRunner(): Promise<EngineRunner> {
     async run(q) {
       const r = await c.runAndReadAll(q.sql, toDuckParams(q.params));
       return normalize(q, r.getRowObjectsJS() as Array<Record<string, unknown>>);
+    },
+    async createFrom(name, select, q) {
+      await c.run(`CREATE TABLE ${name} AS SELECT ${select} FROM (${q.sql})`, toDuckParams(q.params));
     },
     async close() {
       c.closeSync();
@@ -118,7 +125,7 @@ export async function chdbRunner(): Promise<EngineRunner> {
         s.query(`INSERT INTO events FORMAT JSONEachRow ${lines(data.events.map((e) => ({
           workspace_id: ws, message_id: e.mid, type: e.type, event: e.event ?? null, name: e.name ?? null, profile_id: e.pid,
           user_id: null, anonymous_id: null, timestamp: iso(e.ts), received_at: iso(e.ts), source: 'test',
-          properties: JSON.stringify(e.properties), context: JSON.stringify(e.context), traits: '{}',
+          properties: JSON.stringify(e.properties), context: JSON.stringify(e.context), traits: '{}', seq: e.seq ?? null,
         })))}`);
       }
       if (data.traits.length) {
@@ -132,6 +139,12 @@ export async function chdbRunner(): Promise<EngineRunner> {
       const text = s.queryBind(q.sql, toClickHouseParams(q.params), 'JSONEachRow');
       const rows = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
       return normalize(q, rows);
+    },
+    async createFrom(name, select, q) {
+      // the plan's SETTINGS go on the outer SELECT (a subquery takes none)
+      const settings = q.sql.slice(q.sql.lastIndexOf(' SETTINGS '));
+      const inner = q.sql.slice(0, q.sql.lastIndexOf(' SETTINGS '));
+      s.queryBind(`CREATE TABLE ${name} ENGINE = Memory AS SELECT ${select} FROM (${inner})${settings}`, toClickHouseParams(q.params));
     },
     async close() {
       s.cleanup();

@@ -11,20 +11,10 @@ import { Segmenta } from '../../src/app/segmenta.js';
 import { compileWorkspace } from '../../src/domain/segments/compile.js';
 import { DIALECTS } from '../../src/domain/sql/dialects.js';
 import type { ComputedTraitDefinition, Condition } from '../../src/domain/segments/ast.js';
+import { mulberry32 } from '../../src/demo/random.js';
 
 const SEED = Number(process.env['SEGMENTA_SEED'] ?? 11);
 const D = 86_400_000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OC = 'Order Completed';
 const SEGMENTS: Array<{ key: string; condition: Condition }> = [
@@ -61,7 +51,7 @@ const COMPUTED: ComputedTraitDefinition[] = [
 ];
 
 test(`fast lane = whole history after every commit (seed ${SEED})`, async () => {
-  const r = rng(SEED);
+  const r = mulberry32(SEED);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
   try {
