@@ -465,7 +465,14 @@ export class SegmentService {
     } else {
       const valid = pids.filter((p) => !info.invalid.has(p));
       for (const p of info.invalid) slow.set(p, 'all');
-      if (valid.length) await this.compute(ws, { profileIds: valid, lane: 'fast', stateInfo: info });
+      if (valid.length) {
+        try {
+          await this.compute(ws, { profileIds: valid, lane: 'fast', stateInfo: info });
+        } catch {
+          // recorded on the runs; the profiles still get evaluated, from their history
+          for (const p of valid) slow.set(p, 'all');
+        }
+      }
       const { segments, computed } = await this.definitionsOf(ws);
       const cls = classifyWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: this.clock(), segments, computed });
       const needsSlow = [...cls.segments.values(), ...cls.computed.values()].some((n) => n === null || !n.every((c) => info.columns.has(c)));

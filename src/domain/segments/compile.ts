@@ -504,7 +504,10 @@ class Compiler {
     const a = alias(this.aggs, sql, 'a_');
     if (!this.aggMeta.has(a)) {
       const rolling = [...this.nowPlaceholders].some((ph) => Params.mentions(sql, ph));
-      this.aggMeta.set(a, { merge: rolling ? null : merge, name: `k_${md5Hex(this.d.name + ':' + this.p.canonical(sql)).slice(0, 20)}` });
+      // The name must not depend on what else is compiled: typed-column aliases (x_N, numbered in order
+      // of use) are replaced by their expressions and placeholders by their values.
+      const expanded = sql.replace(/\bx_[0-9]+\b/g, (m) => [...this.evCols].find(([, c]) => c.alias === m)?.[0] ?? m);
+      this.aggMeta.set(a, { merge: rolling ? null : merge, name: `k_${md5Hex(this.d.name + ':' + this.p.canonical(expanded)).slice(0, 20)}` });
     }
     return `agg.${a}`;
   }
