@@ -106,9 +106,15 @@ export interface SegmentsConfig {
   minSize: number;
   /** Profiles in the sample of a sampled size estimate (sampling starts above 2.5 × this). */
   sampleSize: number;
+  /**
+   * Slow lane: at least this long between the end of one history run and the start of the next, so
+   * that on a large workspace the history scans leave CPU to the fast lane (slow definitions then lag
+   * by up to this plus a run). 0: back to back.
+   */
+  slowIntervalMs: number;
 }
 
-export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000 };
+export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0 };
 
 const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
@@ -133,6 +139,7 @@ export class SegmentService {
   /** Profiles waiting for the slow lane: 'slow' = the definitions state cannot keep, 'all' = every definition. */
   private readonly pendingSlow = new Map<string, Map<string, 'slow' | 'all'>>();
   private readonly runningSlow = new Map<string, Promise<unknown>>();
+  private readonly lastSlowEnd = new Map<string, number>();
   /** Merged profiles whose state must be invalidated before their next run. */
   private readonly pendingInvalid = new Map<string, Set<string>>();
   /** Workspaces whose state table was built by a full run of this process (until then: no fast lane). */
@@ -394,7 +401,7 @@ export class SegmentService {
   /** Compute now, one run per workspace at a time (later requests join the queue). */
   private async computeNow(ws: string): Promise<void> {
     this.pendingFull.add(ws);
-    await this.drainWorkspace(ws);
+    await this.drainSlow(ws);
   }
 
   /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
@@ -413,7 +420,11 @@ export class SegmentService {
   }
 
   private hasWork(ws: string): boolean {
-    return this.pendingProfiles.has(ws) || this.pendingFull.has(ws);
+    return this.pendingProfiles.has(ws);
+  }
+
+  private hasSlowWork(ws: string): boolean {
+    return this.pendingSlow.has(ws) || this.pendingFull.has(ws);
   }
 
   /**
@@ -425,18 +436,11 @@ export class SegmentService {
     if (running) return running.then(() => (this.hasWork(ws) ? this.drainWorkspace(ws) : undefined));
     const job = (async () => {
       try {
-        while (this.hasWork(ws)) {
-          const profiles = this.pendingProfiles.get(ws);
+        for (let profiles = this.pendingProfiles.get(ws); profiles; profiles = this.pendingProfiles.get(ws)) {
           const t0 = performance.now();
-          if (profiles) {
-            this.pendingProfiles.delete(ws);
-            await this.fastRun(ws, [...profiles]);
-            this.metrics.lastIncrementalMs = performance.now() - t0;
-          } else {
-            this.pendingFull.delete(ws);
-            await this.compute(ws);
-            this.lastFull.set(ws, { endedAt: this.clock(), ms: performance.now() - t0 });
-          }
+          this.pendingProfiles.delete(ws);
+          await this.fastRun(ws, [...profiles]);
+          this.metrics.lastIncrementalMs = performance.now() - t0;
         }
       } finally {
         this.running.delete(ws);
@@ -482,19 +486,39 @@ export class SegmentService {
     else void this.drainSlow(ws).catch(() => undefined);
   }
 
-  /** The slow lane of a workspace: touched profiles' other definitions, from their history, one run at a time. */
+  /**
+   * The slow lane of a workspace, one run at a time: touched profiles' other definitions from their
+   * history, then a waiting full run (whose long part runs beside the fast lane; see the store).
+   */
   private drainSlow(ws: string): Promise<unknown> {
     const running = this.runningSlow.get(ws);
-    if (running) return running.then(() => (this.pendingSlow.has(ws) ? this.drainSlow(ws) : undefined));
+    if (running) return running.then(() => (this.hasSlowWork(ws) ? this.drainSlow(ws) : undefined));
     const job = (async () => {
       try {
-        for (let batch = this.pendingSlow.get(ws); batch; batch = this.pendingSlow.get(ws)) {
+        while (this.hasSlowWork(ws)) {
+          const batch = this.pendingSlow.get(ws);
+          if (!batch) {
+            const t0 = performance.now();
+            this.pendingFull.delete(ws);
+            await this.compute(ws);
+            this.lastFull.set(ws, { endedAt: this.clock(), ms: performance.now() - t0 });
+            continue;
+          }
+          const wait = (this.lastSlowEnd.get(ws) ?? -Infinity) + this.config.slowIntervalMs - performance.now();
+          if (wait > 0) {
+            await new Promise((r) => setTimeout(r, wait));
+            continue; // more profiles may have come meanwhile: take them in the same run
+          }
           this.pendingSlow.delete(ws);
           const all = [...batch].filter(([, k]) => k === 'all').map(([p]) => p);
           const some = [...batch].filter(([, k]) => k === 'slow').map(([p]) => p);
           const info = some.length ? await this.store.segments.stateInfo(ws, []) : null;
-          if (all.length) await this.compute(ws, { profileIds: all, lane: 'slow', all: true });
-          if (some.length) await this.compute(ws, { profileIds: some, lane: 'slow', stateInfo: info ?? undefined });
+          try {
+            if (all.length) await this.compute(ws, { profileIds: all, lane: 'slow', all: true });
+            if (some.length) await this.compute(ws, { profileIds: some, lane: 'slow', stateInfo: info ?? undefined });
+          } finally {
+            this.lastSlowEnd.set(ws, performance.now());
+          }
         }
       } finally {
         this.runningSlow.delete(ws);
@@ -522,7 +546,7 @@ export class SegmentService {
           if (last && this.clock() - last.endedAt < Math.max(this.config.refreshMs, 4 * last.ms)) continue;
           // (no last run in this process: due now, since windows may have expired while it was down)
           this.pendingFull.add(ws);
-          void this.drainWorkspace(ws).catch(() => undefined);
+          void this.drainSlow(ws).catch(() => undefined);
         }
       });
     }, tick);

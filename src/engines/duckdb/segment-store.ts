@@ -103,20 +103,48 @@ export class DuckDBSegmentStore implements SegmentStorage {
     const lane = t.lane ?? 'full';
     if (lane === 'fast') return this.lock.run(() => this.evaluateOn(this.writer, q, t));
     if (lane === 'slow') return this.slowLock.run(() => this.evaluateOn(this.slowWriter, q, t));
-    return this.slowLock.run(() => this.lock.run(() => this.evaluateOn(this.writer, q, t)));
+    if (t.state?.mode !== 'build') return this.slowLock.run(() => this.lock.run(() => this.evaluateOn(this.writer, q, t)));
+    // A full run: the long part (the plan over every event) on the slow lane's connection, committed
+    // as a snapshot, while the fast lane goes on; then only the apply holds the fast lane. Profiles with
+    // events after the snapshot keep what the lanes gave them (newer than the snapshot).
+    return this.slowLock.run(async () => {
+      const w = this.slowWriter;
+      let builtSeq = 0;
+      await w.run('BEGIN TRANSACTION');
+      try {
+        builtSeq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
+        await w.run('COMMIT');
+      } catch (err) {
+        await w.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      return this.lock.run(() => this.evaluateOn(w, q, t, builtSeq));
+    });
   }
 
-  private async evaluateOn(w: DuckDBConnection, q: CompiledQuery, t: EvaluationTarget): Promise<EvaluationOutcome> {
+  /**
+   * Apply a plan. `snapshotSeq` given: seg_eval was materialised before (a full run's snapshot up to
+   * that seq) and profiles with later events are left out of this apply.
+   */
+  private async evaluateOn(w: DuckDBConnection, q: CompiledQuery, t: EvaluationTarget, snapshotSeq?: number): Promise<EvaluationOutcome> {
     {
       const restrict = t.profileIds ? listValue(t.profileIds) : null;
       const now = ts(t.now);
-            await w.run('BEGIN TRANSACTION');
+      const late = snapshotSeq !== undefined;
+      await w.run('BEGIN TRANSACTION');
       try {
-        // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
-        const builtSeq = t.state?.mode === 'build'
-          ? num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']) : 0;
-        await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
-        if (t.state) await this.writeState(w, t, builtSeq);
+        let builtSeq = snapshotSeq ?? 0;
+        if (late) {
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_late AS SELECT DISTINCT profile_id AS pid FROM events WHERE workspace_id = $1 AND seq > $2`, [t.workspaceId, BigInt(builtSeq)]);
+          await w.run('DELETE FROM seg_eval WHERE pid IN (SELECT pid FROM seg_late)');
+        } else {
+          // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
+          if (t.state?.mode === 'build') builtSeq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
+        }
+        if (t.state) await this.writeState(w, t, builtSeq, late);
+        const notLate = (col: string) => (late ? `AND ${col} NOT IN (SELECT pid FROM seg_late)` : '');
         let movedBy = new Map<string, Row>();
         let sizeBy = new Map<string, number>();
         if (t.segments.length > 0) {
@@ -126,8 +154,10 @@ export class DuckDBSegmentStore implements SegmentStorage {
             FROM (SELECT pid, unnest([${pairs || 'NULL'}]) AS segment_key FROM seg_eval) WHERE segment_key IS NOT NULL`, t.segments.map((s) => s.key));
           await w.run(`CREATE OR REPLACE TEMP TABLE seg_keys AS SELECT unnest($1) AS segment_key, unnest($2) AS version`, [listValue(t.segments.map((s) => s.key)), listValue(t.segments.map((s) => s.version))]);
           // Current memberships in scope: the evaluated segments, and only the evaluated profiles when incremental.
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.segment_key, m.profile_id FROM memberships m
-            WHERE m.workspace_id = $1 AND m.segment_key IN (SELECT segment_key FROM seg_keys)
+          // rowid kept: the exits are then deleted by row id (a semi join on two text columns over every
+          // membership took seconds at 1M profiles)
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.rowid AS rid, m.segment_key, m.profile_id FROM memberships m
+            WHERE m.workspace_id = $1 AND m.segment_key IN (SELECT segment_key FROM seg_keys) ${notLate('m.profile_id')}
             ${restrict ? 'AND m.profile_id IN (SELECT unnest($2))' : ''}`, restrict ? [t.workspaceId, restrict] : [t.workspaceId]);
           await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT * FROM seg_cur c
             WHERE NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.segment_key = c.segment_key AND n.profile_id = c.profile_id)`);
@@ -137,8 +167,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
             SELECT $1, x.segment_key, x.profile_id, x.change, ${TS('$2')}, k.version FROM (
               SELECT segment_key, profile_id, 'exited' AS change FROM seg_exit UNION ALL SELECT segment_key, profile_id, 'entered' FROM seg_enter) x
             JOIN seg_keys k USING (segment_key) ORDER BY x.change DESC, x.segment_key, x.profile_id`, [t.workspaceId, now]);
-          await w.run(`DELETE FROM memberships m WHERE m.workspace_id = $1
-            AND EXISTS (SELECT 1 FROM seg_exit x WHERE x.segment_key = m.segment_key AND x.profile_id = m.profile_id)`, [t.workspaceId]);
+          await w.run('DELETE FROM memberships WHERE rowid IN (SELECT rid FROM seg_exit)');
           await w.run(`INSERT INTO memberships SELECT $1, n.segment_key, n.profile_id, ${TS('$2')}, k.version FROM seg_enter n JOIN seg_keys k USING (segment_key)`, [t.workspaceId, now]);
           const moved = await this.all(`SELECT segment_key, sum(e) AS entered, sum(x) AS exited FROM (
               SELECT segment_key, 1 AS e, 0 AS x FROM seg_enter UNION ALL SELECT segment_key, 0, 1 FROM seg_exit) GROUP BY segment_key`, [], w);
@@ -160,7 +189,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
         for (const c of t.computed) {
           const col = quoteIdent(c.column);
           const base: DuckDBValue[] = [t.workspaceId, c.key];
-          await w.run(`DELETE FROM computed_values WHERE workspace_id = $1 AND key = $2 ${restrict ? 'AND profile_id IN (SELECT unnest($3))' : ''}`, restrict ? [...base, restrict] : base);
+          await w.run(`DELETE FROM computed_values WHERE workspace_id = $1 AND key = $2 ${notLate('profile_id')} ${restrict ? 'AND profile_id IN (SELECT unnest($3))' : ''}`, restrict ? [...base, restrict] : base);
           const value = c.numeric ? `CAST(to_json(${col}) AS JSON)` : `CAST(${col} AS JSON)`;
           await w.run(`INSERT INTO computed_values SELECT $1, $2, pid, ${value}, ${TS('$3')} FROM seg_eval WHERE ${col} IS NOT NULL`, [...base, now]);
         }
@@ -171,7 +200,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
           : await this.all(
             `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
             restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
-        for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
+        for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
         await w.run('COMMIT');
         return {
           profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']),
@@ -189,19 +218,32 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * with events dated after now gets hwm -1: invalid, since those events enter no aggregate yet).
    * 'update': the evaluated profiles' rows, with their new high-water marks.
    */
-  private async writeState(w: DuckDBConnection, t: EvaluationTarget, builtSeq: number): Promise<void> {
+  private async writeState(w: DuckDBConnection, t: EvaluationTarget, builtSeq: number, late: boolean): Promise<void> {
     const st = t.state;
     if (!st) return;
     const table = this.stateTable(t.workspaceId);
     const select = st.columns.map((c) => `, ${quoteIdent(c.column)} AS ${quoteIdent(c.name)}`).join('');
+    const names = st.columns.map((c) => `, ${quoteIdent(c.name)}`).join('');
     if (st.mode === 'build') {
-      await w.run(`CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT pid, CAST(CASE WHEN st_future = 1 THEN -1 ELSE $1 END AS BIGINT) AS hwm${select} FROM seg_eval`, [BigInt(builtSeq)]);
+      const fresh = `${table}_new`;
+      await w.run(`CREATE OR REPLACE TABLE ${quoteIdent(fresh)} AS SELECT pid, CAST(CASE WHEN st_future = 1 THEN -1 ELSE $1 END AS BIGINT) AS hwm${select} FROM seg_eval`, [BigInt(builtSeq)]);
+      if (late) {
+        // Profiles with events after the snapshot keep their current rows when those have every column;
+        // otherwise they are marked invalid (the slow lane evaluates them until the next full run).
+        const old = await this.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main'`, [table], w);
+        const have = new Set(old.map((r) => String(r['column_name'])));
+        if (old.length > 0 && st.columns.every((c) => have.has(c.name))) {
+          await w.run(`INSERT INTO ${quoteIdent(fresh)} (pid, hwm${names}) SELECT pid, hwm${names} FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_late)`);
+        }
+        await w.run(`INSERT INTO ${quoteIdent(fresh)} (pid, hwm) SELECT pid, -1 FROM seg_late WHERE pid NOT IN (SELECT pid FROM ${quoteIdent(fresh)})`);
+      }
+      await w.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+      await w.run(`ALTER TABLE ${quoteIdent(fresh)} RENAME TO ${quoteIdent(table)}`);
       await w.run(`INSERT OR REPLACE INTO segment_state_meta VALUES ($1, $2, $3, $4, ${TS('$5')})`,
         [t.workspaceId, table, st.columns.map((c) => c.name).join(','), BigInt(builtSeq), ts(t.now)]);
       return;
     }
     await w.run(`DELETE FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_eval)`);
-    const names = st.columns.map((c) => `, ${quoteIdent(c.name)}`).join('');
     const values = st.columns.map((c) => `, ${quoteIdent(c.column)}`).join('');
     await w.run(`INSERT INTO ${quoteIdent(table)} (pid, hwm${names}) SELECT pid, CASE WHEN st_future = 1 THEN -1 ELSE st_hwm END${values} FROM seg_eval`);
   }
