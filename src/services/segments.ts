@@ -504,7 +504,9 @@ export class SegmentService {
             this.lastFull.set(ws, { endedAt: this.clock(), ms: performance.now() - t0 });
             continue;
           }
-          const wait = (this.lastSlowEnd.get(ws) ?? -Infinity) + this.config.slowIntervalMs - performance.now();
+          // (the first history run of a workspace also waits one interval: it batches what comes meanwhile)
+          if (!this.lastSlowEnd.has(ws)) this.lastSlowEnd.set(ws, performance.now());
+          const wait = (this.lastSlowEnd.get(ws) ?? 0) + this.config.slowIntervalMs - performance.now();
           if (wait > 0) {
             await new Promise((r) => setTimeout(r, wait));
             continue; // more profiles may have come meanwhile: take them in the same run
