@@ -113,6 +113,7 @@ test(`fast lane = whole history after every commit (seed ${SEED})`, async () => 
       }
     }
     const m = sg.segments.metrics;
+    assert.equal(m.failures, 0, 'no run failed (the lanes write the same tables concurrently, never the same rows)');
     assert.ok(m.fastRuns > fastBefore, 'the fast lane ran');
     assert.ok(m.slowRuns > 0, 'the slow lane ran (windows, distinct counts, sequences, most frequent, invalid profiles)');
     assert.ok(m.fastEventsRead < 8 * 10, `fast runs read only new events (${m.fastEventsRead})`);

@@ -48,7 +48,11 @@ test('webhooks: signed, retried with backoff under the same idempotency key, in 
     assert.equal(received.length, 3, 'two failed attempts and one acknowledged');
     const keys = received.map((r) => r.headers['idempotency-key']);
     assert.equal(new Set(keys).size, 1, 'the same idempotency key on every retry');
-    assert.ok((received[2]?.at ?? 0) - (received[1]?.at ?? 0) >= (received[1]?.at ?? 0) - (received[0]?.at ?? 0) - 5, 'backoff grows');
+    // The delays are lower bounds (30 ms, then 60 ms with baseDelayMs 30): a loaded machine only adds
+    // to them, so comparing the two gaps with each other would fail under load. (timer slack: 5 ms)
+    const gap1 = (received[1]?.at ?? 0) - (received[0]?.at ?? 0);
+    const gap2 = (received[2]?.at ?? 0) - (received[1]?.at ?? 0);
+    assert.ok(gap1 >= 30 - 5 && gap2 >= 60 - 5, `backoff doubles: waited ${gap1} ms, then ${gap2} ms`);
     for (const r of received) {
       const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['segmenta-signature']));
       assert.ok(m, 'signature header');
