@@ -156,9 +156,12 @@ export class DuckDBSegmentStore implements SegmentStorage {
           // Current memberships in scope: the evaluated segments, and only the evaluated profiles when incremental.
           // rowid kept: the exits are then deleted by row id (a semi join on two text columns over every
           // membership took seconds at 1M profiles)
+          // Incremental: the touched profiles as the semi join's build side and the segment keys as a
+          // list test (measured 350 ms against 450–550 ms for two IN subqueries over 17.6M memberships).
           await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.rowid AS rid, m.segment_key, m.profile_id FROM memberships m
-            WHERE m.workspace_id = $1 AND m.segment_key IN (SELECT segment_key FROM seg_keys) ${notLate('m.profile_id')}
-            ${restrict ? 'AND m.profile_id IN (SELECT unnest($2))' : ''}`, restrict ? [t.workspaceId, restrict] : [t.workspaceId]);
+            ${restrict ? 'SEMI JOIN (SELECT unnest($2) AS pid) p ON m.profile_id = p.pid' : ''}
+            WHERE m.workspace_id = $1 AND list_contains(${restrict ? '$3' : '$2'}, m.segment_key) ${notLate('m.profile_id')}`,
+          restrict ? [t.workspaceId, restrict, listValue(t.segments.map((x) => x.key))] : [t.workspaceId, listValue(t.segments.map((x) => x.key))]);
           await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT * FROM seg_cur c
             WHERE NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.segment_key = c.segment_key AND n.profile_id = c.profile_id)`);
           await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT * FROM seg_new n
