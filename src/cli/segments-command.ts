@@ -98,7 +98,7 @@ export function registerSegments(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const condition = conditionOf(opts, true);
       await withSegmenta(g, async (sg) => {
-        const s = await sg.segments.create(await chooseWorkspace(sg, ws(opts)), { key, condition, ...(opts.name ? { name: opts.name } : {}), ...(opts.description ? { description: opts.description } : {}) });
+        const s = await sg.segments.create(await chooseWorkspace(sg, ws(opts)), { key, condition, ...labelsOf(opts) });
         if (g.json) return printJson(s);
         console.log(`created ${s.key} (version ${s.version}): ${s.members} members`);
       });
@@ -109,7 +109,7 @@ export function registerSegments(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const condition = conditionOf(opts, false);
       await withSegmenta(g, async (sg) => {
-        const s = await sg.segments.update(await chooseWorkspace(sg, ws(opts)), key, { ...(condition !== undefined ? { condition } : {}), ...(opts.name ? { name: opts.name } : {}), ...(opts.description ? { description: opts.description } : {}) });
+        const s = await sg.segments.update(await chooseWorkspace(sg, ws(opts)), key, { ...(condition !== undefined ? { condition } : {}), ...labelsOf(opts) });
         if (g.json) return printJson(s);
         console.log(`${s.key} is now version ${s.version}: ${s.members} members`);
       });
@@ -237,4 +237,9 @@ export function registerSegments(program: Command): void {
         console.log(`computed trait ${c.key} (${c.kind}) defined and computed`);
       });
     });
+}
+
+/** The name and description options that were given (create and edit). */
+function labelsOf(opts: { name?: string; description?: string }): { name?: string; description?: string } {
+  return { ...(opts.name ? { name: opts.name } : {}), ...(opts.description ? { description: opts.description } : {}) };
 }

@@ -324,20 +324,18 @@ export class SegmentService {
     const defs = await this.definitionsOf(ws);
     let { segments, computed } = defs;
     const d = DIALECTS[this.store.segments.dialect];
-    let state: CompileInput['state'];
-    if (opts.lane === 'fast' || opts.lane === 'slow') {
+    const lane = opts.lane === 'fast' ? 'fast' : opts.lane === 'slow' && !opts.all ? 'slow' : null;
+    if (lane) {
+      // kept in state (every column it needs is in the state table) → fast lane; the others → slow
       const cls = classifyWorkspace(d, { workspaceId: ws, now, segments, computed });
       const columns = opts.stateInfo?.columns ?? new Set<string>();
-      const keeps = (needs: string[] | null | undefined) => opts.lane === 'slow' && opts.all ? true
-        : (needs !== null && needs !== undefined && needs.every((n) => columns.has(n))) === (opts.lane === 'fast');
-      segments = segments.filter((s) => keeps(cls.segments.get(s.key)));
-      computed = computed.filter((c) => keeps(cls.computed.get(c.key)));
-      if (opts.lane === 'fast' && opts.stateInfo) {
-        state = { mode: 'read', table: opts.stateInfo.table, minHwm: opts.stateInfo.minHwm, defaultHwm: opts.stateInfo.builtSeq };
-      }
-    } else if (!opts.profileIds) {
-      state = { mode: 'emit' };
+      const inLane = (needs: string[] | null | undefined) => (needs?.every((n) => columns.has(n)) ?? false) === (lane === 'fast');
+      segments = segments.filter((s) => inLane(cls.segments.get(s.key)));
+      computed = computed.filter((c) => inLane(cls.computed.get(c.key)));
     }
+    const info = opts.stateInfo;
+    const state: CompileInput['state'] = opts.lane === 'fast' && info ? { mode: 'read', table: info.table, minHwm: info.minHwm, defaultHwm: info.builtSeq }
+      : !opts.profileIds && opts.lane !== 'fast' && opts.lane !== 'slow' ? { mode: 'emit' } : undefined;
     // Segments referenced by the evaluated ones are inlined from the full list.
     const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
     const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state });
@@ -477,10 +475,8 @@ export class SegmentService {
           for (const p of valid) slow.set(p, 'all');
         }
       }
-      const { segments, computed } = await this.definitionsOf(ws);
-      const cls = classifyWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: this.clock(), segments, computed });
-      const needsSlow = [...cls.segments.values(), ...cls.computed.values()].some((n) => n === null || !n.every((c) => info.columns.has(c)));
-      if (needsSlow) for (const p of valid) if (slow.get(p) !== 'all') slow.set(p, 'slow');
+      // the slow lane takes the definitions state cannot keep (a run with none of them does nothing)
+      for (const p of valid) if (slow.get(p) !== 'all') slow.set(p, 'slow');
     }
     if (slow.size === 0) this.pendingSlow.delete(ws);
     else void this.drainSlow(ws).catch(() => undefined);

@@ -3,7 +3,7 @@
  * connection, serialised, with the appender inside a transaction (a group commit is one transaction,
  * durable in DuckDB's WAL when COMMIT returns); reads use a second connection and see committed data.
  */
-import { Serial } from './serial.js';
+import { Serial, inTransaction } from './serial.js';
 import { DuckDBSegmentStore } from './segment-store.js';
 import type { SegmentStorage } from '../../ports/segments.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -234,17 +234,10 @@ export class DuckDBEngine implements StoragePort {
   }
 
   async commitIngest(commit: IngestCommit): Promise<void> {
-    await this.writeLock.run(async () => {
-      await this.writer.run('BEGIN TRANSACTION');
-      try {
-        await this.appendAll(commit);
-        for (const m of commit.merges) await this.applyMerge(m);
-        await this.writer.run('COMMIT');
-      } catch (err) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
+    await this.writeLock.run(() => inTransaction(this.writer, async () => {
+      await this.appendAll(commit);
+      for (const m of commit.merges) await this.applyMerge(m);
+    }));
   }
 
   prepareEvent(row: EventRow): PreparedEvent {
@@ -452,17 +445,12 @@ export class DuckDBEngine implements StoragePort {
 
   async compact(): Promise<void> {
     await this.writeLock.run(async () => {
-      await this.writer.run('BEGIN TRANSACTION');
-      try {
+      await inTransaction(this.writer, async () => {
         await this.writer.run('CREATE TEMP TABLE events_sorted AS SELECT * FROM events ORDER BY workspace_id, profile_id, timestamp');
         await this.writer.run('DELETE FROM events');
         await this.writer.run('INSERT INTO events SELECT * FROM events_sorted');
         await this.writer.run('DROP TABLE events_sorted');
-        await this.writer.run('COMMIT');
-      } catch (err) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      });
       await this.writer.run('CHECKPOINT');
     });
   }

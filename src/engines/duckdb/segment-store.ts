@@ -1,7 +1,8 @@
 /**
  * Segment storage on DuckDB. `evaluate` materialises the compiled workspace plan into a temporary
- * table on the writer connection and derives entries, exits, memberships, computed values and sizes
- * with set operations in SQL, in one transaction: membership rows never cross into JavaScript.
+ * table and derives entries, exits, memberships, computed values, sizes and the incremental state
+ * with set operations in SQL: membership rows never cross into JavaScript. Incremental runs are one
+ * transaction on their lane's connection; a full run is two (its snapshot, then the apply).
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
@@ -11,7 +12,7 @@ import type {
   DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, StateInfo, WebhookRecord,
 } from '../../ports/segments.js';
 import { toDuckParams } from './params.js';
-import type { Serial } from './serial.js';
+import { inTransaction, type Serial } from './serial.js';
 
 type Row = Record<string, unknown>;
 const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
@@ -40,8 +41,8 @@ export class DuckDBSegmentStore implements SegmentStorage {
     if (!meta) return null;
     const table = String(meta['table_name']);
     const builtSeq = num(meta['built_seq']);
-    const cols = await this.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main'`, [table]);
-    if (cols.length === 0) return null;
+    const cols = await this.columnsOf(table);
+    if (cols.size === 0) return null;
     const rows = profileIds.length === 0 ? [] : await this.all(
       `SELECT pid, hwm FROM ${quoteIdent(table)} WHERE pid IN (SELECT unnest($1))`, [listValue(profileIds)]);
     let minHwm = builtSeq;
@@ -51,24 +52,24 @@ export class DuckDBSegmentStore implements SegmentStorage {
       if (h < 0) invalid.add(String(r['pid']));
       else minHwm = Math.min(minHwm, h);
     }
-    return { table, columns: new Set(cols.map((c) => String(c['column_name']))), builtSeq, minHwm, invalid };
+    return { table, columns: cols, builtSeq, minHwm, invalid };
+  }
+
+  /** Column names of a table of the main schema (empty when there is no such table). */
+  private async columnsOf(table: string, conn = this.reader): Promise<Set<string>> {
+    const rows = await this.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main'`, [table], conn);
+    return new Set(rows.map((r) => String(r['column_name'])));
   }
 
   async invalidateState(workspaceId: string, profileIds: string[]): Promise<void> {
     if (profileIds.length === 0) return;
     const table = quoteIdent(this.stateTable(workspaceId));
     await this.lock.run(async () => {
-      const exists = await this.all(`SELECT 1 FROM duckdb_tables() WHERE table_name = $1 AND schema_name = 'main'`, [this.stateTable(workspaceId)], this.writer);
-      if (exists.length === 0) return;
-      await this.writer.run('BEGIN TRANSACTION');
-      try {
+      if ((await this.columnsOf(this.stateTable(workspaceId), this.writer)).size === 0) return;
+      await inTransaction(this.writer, async () => {
         await this.writer.run(`DELETE FROM ${table} WHERE pid IN (SELECT unnest($1))`, [listValue(profileIds)]);
         await this.writer.run(`INSERT INTO ${table} (pid, hwm) SELECT unnest($1), -1`, [listValue(profileIds)]);
-        await this.writer.run('COMMIT');
-      } catch (err) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      });
     });
   }
 
@@ -109,18 +110,18 @@ export class DuckDBSegmentStore implements SegmentStorage {
     // events after the snapshot keep what the lanes gave them (newer than the snapshot).
     return this.slowLock.run(async () => {
       const w = this.slowWriter;
-      let builtSeq = 0;
-      await w.run('BEGIN TRANSACTION');
-      try {
-        builtSeq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
-        await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
-        await w.run('COMMIT');
-      } catch (err) {
-        await w.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
+      const builtSeq = await inTransaction(w, async () => {
+        const seq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
+        await this.materialize(w, q);
+        return seq;
+      });
       return this.lock.run(() => this.evaluateOn(w, q, t, builtSeq));
     });
+  }
+
+  private async materialize(w: DuckDBConnection, q: CompiledQuery): Promise<void> {
+    await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
   }
 
   /**
@@ -128,92 +129,82 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * that seq) and profiles with later events are left out of this apply.
    */
   private async evaluateOn(w: DuckDBConnection, q: CompiledQuery, t: EvaluationTarget, snapshotSeq?: number): Promise<EvaluationOutcome> {
-    {
-      const restrict = t.profileIds ? listValue(t.profileIds) : null;
-      const now = ts(t.now);
-      const late = snapshotSeq !== undefined;
-      await w.run('BEGIN TRANSACTION');
-      try {
-        let builtSeq = snapshotSeq ?? 0;
-        if (late) {
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_late AS SELECT DISTINCT profile_id AS pid FROM events WHERE workspace_id = $1 AND seq > $2`, [t.workspaceId, BigInt(builtSeq)]);
-          await w.run('DELETE FROM seg_eval WHERE pid IN (SELECT pid FROM seg_late)');
-        } else {
-          // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
-          if (t.state?.mode === 'build') builtSeq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_eval AS ${q.sql}`, toDuckParams(q.params));
-        }
-        if (t.state) await this.writeState(w, t, builtSeq, late);
-        const notLate = (col: string) => (late ? `AND ${col} NOT IN (SELECT pid FROM seg_late)` : '');
-        let movedBy = new Map<string, Row>();
-        let sizeBy = new Map<string, number>();
-        if (t.segments.length > 0) {
-          // Set-wise over all segments at once: (segment, profile) pairs the plan selects now.
-          const pairs = t.segments.map((s, i) => `CASE WHEN ${quoteIdent(s.column)} THEN $${i + 1} END`).join(', ');
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_new AS SELECT segment_key, pid AS profile_id
-            FROM (SELECT pid, unnest([${pairs || 'NULL'}]) AS segment_key FROM seg_eval) WHERE segment_key IS NOT NULL`, t.segments.map((s) => s.key));
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_keys AS SELECT unnest($1) AS segment_key, unnest($2) AS version`, [listValue(t.segments.map((s) => s.key)), listValue(t.segments.map((s) => s.version))]);
-          // Current memberships in scope: the evaluated segments, and only the evaluated profiles when incremental.
-          // rowid kept: the exits are then deleted by row id (a semi join on two text columns over every
-          // membership took seconds at 1M profiles)
-          // Incremental: the touched profiles as the semi join's build side and the segment keys as a
-          // list test (measured 350 ms against 450–550 ms for two IN subqueries over 17.6M memberships).
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.rowid AS rid, m.segment_key, m.profile_id FROM memberships m
-            ${restrict ? 'SEMI JOIN (SELECT unnest($2) AS pid) p ON m.profile_id = p.pid' : ''}
-            WHERE m.workspace_id = $1 AND list_contains(${restrict ? '$3' : '$2'}, m.segment_key) ${notLate('m.profile_id')}`,
-          restrict ? [t.workspaceId, restrict, listValue(t.segments.map((x) => x.key))] : [t.workspaceId, listValue(t.segments.map((x) => x.key))]);
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT * FROM seg_cur c
-            WHERE NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.segment_key = c.segment_key AND n.profile_id = c.profile_id)`);
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT * FROM seg_new n
-            WHERE NOT EXISTS (SELECT 1 FROM seg_cur c WHERE c.segment_key = n.segment_key AND c.profile_id = n.profile_id)`);
-          await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
-            SELECT $1, x.segment_key, x.profile_id, x.change, ${TS('$2')}, k.version FROM (
-              SELECT segment_key, profile_id, 'exited' AS change FROM seg_exit UNION ALL SELECT segment_key, profile_id, 'entered' FROM seg_enter) x
-            JOIN seg_keys k USING (segment_key) ORDER BY x.change DESC, x.segment_key, x.profile_id`, [t.workspaceId, now]);
-          await w.run('DELETE FROM memberships WHERE rowid IN (SELECT rid FROM seg_exit)');
-          await w.run(`INSERT INTO memberships SELECT $1, n.segment_key, n.profile_id, ${TS('$2')}, k.version FROM seg_enter n JOIN seg_keys k USING (segment_key)`, [t.workspaceId, now]);
-          const moved = await this.all(`SELECT segment_key, sum(e) AS entered, sum(x) AS exited FROM (
-              SELECT segment_key, 1 AS e, 0 AS x FROM seg_enter UNION ALL SELECT segment_key, 0, 1 FROM seg_exit) GROUP BY segment_key`, [], w);
-          movedBy = new Map(moved.map((r) => [String(r['segment_key']), r]));
-          if (!restrict) {
-            // Sizes and the day's size row on full runs; incremental runs only move members in and out.
-            const sizes = await this.all(`SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key IN (SELECT segment_key FROM seg_keys) GROUP BY segment_key`, [t.workspaceId], w);
-            sizeBy = new Map(sizes.map((r) => [String(r['segment_key']), num(r['n'])]));
-            await w.run(`INSERT OR REPLACE INTO segment_sizes SELECT $1, k.segment_key, CAST(${TS('$2')} AS DATE), coalesce(n.n, 0)
-              FROM seg_keys k LEFT JOIN (SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 GROUP BY segment_key) n USING (segment_key)`, [t.workspaceId, now]);
-          }
-        }
-        for (const a of t.archived ?? []) {
-          const base: DuckDBValue[] = [t.workspaceId, a.key];
-          await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
-            SELECT $1, $2, profile_id, 'exited', ${TS('$3')}, $4 FROM memberships WHERE workspace_id = $1 AND segment_key = $2 ORDER BY profile_id`, [...base, now, a.version]);
-          await w.run('DELETE FROM memberships WHERE workspace_id = $1 AND segment_key = $2', base);
-        }
-        for (const c of t.computed) {
-          const col = quoteIdent(c.column);
-          const base: DuckDBValue[] = [t.workspaceId, c.key];
-          await w.run(`DELETE FROM computed_values WHERE workspace_id = $1 AND key = $2 ${notLate('profile_id')} ${restrict ? 'AND profile_id IN (SELECT unnest($3))' : ''}`, restrict ? [...base, restrict] : base);
-          const value = c.numeric ? `CAST(to_json(${col}) AS JSON)` : `CAST(${col} AS JSON)`;
-          await w.run(`INSERT INTO computed_values SELECT $1, $2, pid, ${value}, ${TS('$3')} FROM seg_eval WHERE ${col} IS NOT NULL`, [...base, now]);
-        }
-        const profiles = await this.all('SELECT count(*) AS n FROM seg_eval', [], w);
-        // Rows read: a fast run reads only the events after each profile's high-water mark (counted by the plan).
-        const events = t.state?.mode === 'update'
-          ? await this.all('SELECT coalesce(sum(st_read), 0) AS n FROM seg_eval', [], w)
-          : await this.all(
-            `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
-            restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
-        for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
-        await w.run('COMMIT');
-        return {
-          profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']),
-          segments: t.segments.map((s) => ({ key: s.key, members: restrict ? null : sizeBy.get(s.key) ?? 0, entered: num(movedBy.get(s.key)?.['entered']), exited: num(movedBy.get(s.key)?.['exited']) })),
-        };
-      } catch (err) {
-        await w.run('ROLLBACK').catch(() => undefined);
-        throw err;
+    const restrict = t.profileIds ? listValue(t.profileIds) : null;
+    const now = ts(t.now);
+    const late = snapshotSeq !== undefined;
+    return inTransaction(w, async () => {
+      if (late) {
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_late AS SELECT DISTINCT profile_id AS pid FROM events WHERE workspace_id = $1 AND seq > $2`, [t.workspaceId, BigInt(snapshotSeq)]);
+        await w.run('DELETE FROM seg_eval WHERE pid IN (SELECT pid FROM seg_late)');
+      } else {
+        await this.materialize(w, q);
       }
-    }
+      if (t.state) await this.writeState(w, t, snapshotSeq ?? 0, late);
+      const notLate = (col: string) => (late ? `AND ${col} NOT IN (SELECT pid FROM seg_late)` : '');
+      let movedBy = new Map<string, Row>();
+      let sizeBy = new Map<string, number>();
+      if (t.segments.length > 0) {
+        // Set-wise over all segments at once: (segment, profile) pairs the plan selects now.
+        const pairs = t.segments.map((s, i) => `CASE WHEN ${quoteIdent(s.column)} THEN $${i + 1} END`).join(', ');
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_new AS SELECT segment_key, pid AS profile_id
+          FROM (SELECT pid, unnest([${pairs || 'NULL'}]) AS segment_key FROM seg_eval) WHERE segment_key IS NOT NULL`, t.segments.map((s) => s.key));
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_keys AS SELECT unnest($1) AS segment_key, unnest($2) AS version`, [listValue(t.segments.map((s) => s.key)), listValue(t.segments.map((s) => s.version))]);
+        // Current memberships in scope: the evaluated segments, and only the evaluated profiles when incremental.
+        // rowid kept: the exits are then deleted by row id (a semi join on two text columns over every
+        // membership took seconds at 1M profiles)
+        // Incremental: the touched profiles as the semi join's build side and the segment keys as a
+        // list test (measured 350 ms against 450–550 ms for two IN subqueries over 17.6M memberships).
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.rowid AS rid, m.segment_key, m.profile_id FROM memberships m
+          ${restrict ? 'SEMI JOIN (SELECT unnest($2) AS pid) p ON m.profile_id = p.pid' : ''}
+          WHERE m.workspace_id = $1 AND list_contains(${restrict ? '$3' : '$2'}, m.segment_key) ${notLate('m.profile_id')}`,
+        restrict ? [t.workspaceId, restrict, listValue(t.segments.map((x) => x.key))] : [t.workspaceId, listValue(t.segments.map((x) => x.key))]);
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT * FROM seg_cur c
+          WHERE NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.segment_key = c.segment_key AND n.profile_id = c.profile_id)`);
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT * FROM seg_new n
+          WHERE NOT EXISTS (SELECT 1 FROM seg_cur c WHERE c.segment_key = n.segment_key AND c.profile_id = n.profile_id)`);
+        await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
+          SELECT $1, x.segment_key, x.profile_id, x.change, ${TS('$2')}, k.version FROM (
+            SELECT segment_key, profile_id, 'exited' AS change FROM seg_exit UNION ALL SELECT segment_key, profile_id, 'entered' FROM seg_enter) x
+          JOIN seg_keys k USING (segment_key) ORDER BY x.change DESC, x.segment_key, x.profile_id`, [t.workspaceId, now]);
+        await w.run('DELETE FROM memberships WHERE rowid IN (SELECT rid FROM seg_exit)');
+        await w.run(`INSERT INTO memberships SELECT $1, n.segment_key, n.profile_id, ${TS('$2')}, k.version FROM seg_enter n JOIN seg_keys k USING (segment_key)`, [t.workspaceId, now]);
+        const moved = await this.all(`SELECT segment_key, sum(e) AS entered, sum(x) AS exited FROM (
+            SELECT segment_key, 1 AS e, 0 AS x FROM seg_enter UNION ALL SELECT segment_key, 0, 1 FROM seg_exit) GROUP BY segment_key`, [], w);
+        movedBy = new Map(moved.map((r) => [String(r['segment_key']), r]));
+        if (!restrict) {
+          // Sizes and the day's size row on full runs; incremental runs only move members in and out.
+          const sizes = await this.all(`SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key IN (SELECT segment_key FROM seg_keys) GROUP BY segment_key`, [t.workspaceId], w);
+          sizeBy = new Map(sizes.map((r) => [String(r['segment_key']), num(r['n'])]));
+          await w.run(`INSERT OR REPLACE INTO segment_sizes SELECT $1, k.segment_key, CAST(${TS('$2')} AS DATE), coalesce(n.n, 0)
+            FROM seg_keys k LEFT JOIN (SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 GROUP BY segment_key) n USING (segment_key)`, [t.workspaceId, now]);
+        }
+      }
+      for (const a of t.archived ?? []) {
+        const base: DuckDBValue[] = [t.workspaceId, a.key];
+        await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
+          SELECT $1, $2, profile_id, 'exited', ${TS('$3')}, $4 FROM memberships WHERE workspace_id = $1 AND segment_key = $2 ORDER BY profile_id`, [...base, now, a.version]);
+        await w.run('DELETE FROM memberships WHERE workspace_id = $1 AND segment_key = $2', base);
+      }
+      for (const c of t.computed) {
+        const col = quoteIdent(c.column);
+        const base: DuckDBValue[] = [t.workspaceId, c.key];
+        await w.run(`DELETE FROM computed_values WHERE workspace_id = $1 AND key = $2 ${notLate('profile_id')} ${restrict ? 'AND profile_id IN (SELECT unnest($3))' : ''}`, restrict ? [...base, restrict] : base);
+        const value = c.numeric ? `CAST(to_json(${col}) AS JSON)` : `CAST(${col} AS JSON)`;
+        await w.run(`INSERT INTO computed_values SELECT $1, $2, pid, ${value}, ${TS('$3')} FROM seg_eval WHERE ${col} IS NOT NULL`, [...base, now]);
+      }
+      const profiles = await this.all('SELECT count(*) AS n FROM seg_eval', [], w);
+      // Rows read: a fast run reads only the events after each profile's high-water mark (counted by the plan).
+      const events = t.state?.mode === 'update'
+        ? await this.all('SELECT coalesce(sum(st_read), 0) AS n FROM seg_eval', [], w)
+        : await this.all(
+          `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
+          restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
+      for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
+      return {
+        profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']),
+        segments: t.segments.map((s) => ({ key: s.key, members: restrict ? null : sizeBy.get(s.key) ?? 0, entered: num(movedBy.get(s.key)?.['entered']), exited: num(movedBy.get(s.key)?.['exited']) })),
+      };
+    });
   }
 
   /**
@@ -233,9 +224,8 @@ export class DuckDBSegmentStore implements SegmentStorage {
       if (late) {
         // Profiles with events after the snapshot keep their current rows when those have every column;
         // otherwise they are marked invalid (the slow lane evaluates them until the next full run).
-        const old = await this.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main'`, [table], w);
-        const have = new Set(old.map((r) => String(r['column_name'])));
-        if (old.length > 0 && st.columns.every((c) => have.has(c.name))) {
+        const have = await this.columnsOf(table, w);
+        if (have.size > 0 && st.columns.every((c) => have.has(c.name))) {
           await w.run(`INSERT INTO ${quoteIdent(fresh)} (pid, hwm${names}) SELECT pid, hwm${names} FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_late)`);
         }
         await w.run(`INSERT INTO ${quoteIdent(fresh)} (pid, hwm) SELECT pid, -1 FROM seg_late WHERE pid NOT IN (SELECT pid FROM ${quoteIdent(fresh)})`);
