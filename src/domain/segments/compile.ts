@@ -39,6 +39,46 @@ export interface CompileInput {
    * for definitions whose aggregates are all mergeable (see classifyWorkspace).
    */
   state?: { mode: 'emit' } | { mode: 'read'; table: string; minHwm: number; defaultHwm: number } | undefined;
+  /**
+   * Typed property columns (docs/segments.md, "Typed property columns"): base names (propertyColumn)
+   * of paths whose columns exist on the events table and hold propertyColumnValues for every row. A
+   * leaf on such a path reads the columns instead of parsing the JSON; results and state column names
+   * are the same either way.
+   */
+  typedColumns?: ReadonlySet<string> | undefined;
+}
+
+/** A path of an event's properties or context that leaves read row by row. */
+export interface PropertyPath { root: 'properties' | 'context'; keys: string[] }
+
+/** The typed columns of a path: string (when a JSON string), number (number or numeric string), boolean, raw JSON text. */
+export const TYPED_SUFFIXES = ['s', 'n', 'b', 'r'] as const;
+export type TypedSuffix = typeof TYPED_SUFFIXES[number];
+
+/** Base name of a path's typed columns (`<base>_s`, `_n`, `_b`, `_r`): a hash, so any key is a safe name. */
+export function propertyColumn(path: PropertyPath): string {
+  return `tp_${md5Hex(`${path.root}\u0001${path.keys.join('\u0001')}`).slice(0, 16)}`;
+}
+
+/**
+ * What each typed column holds, as SQL over a JSON text `doc` (the engine fills the columns with these
+ * at ingest and when back-filling): exactly the values the compiler's JSON accessors read.
+ */
+export function propertyColumnValues(d: Dialect, p: Params, doc: string, keys: string[]): Record<TypedSuffix, string> {
+  return { s: d.jsonString(p, doc, keys), n: d.jsonFloat(p, doc, keys), b: d.jsonBool(p, doc, keys), r: d.jsonRaw(p, doc, keys) };
+}
+
+/** Paths with object keys only (numeric keys keep the dialect's object guards and are never typed). */
+function typeable(keys: string[]): boolean {
+  return keys.length > 0 && !keys.some((k) => /^[0-9]+$/.test(k));
+}
+
+/** The property and context paths the definitions read row by row: candidates for typed columns. */
+export function propertyPaths(d: Dialect, input: CompileInput): PropertyPath[] {
+  const c = new Compiler(d, { ...input, state: undefined, typedColumns: undefined });
+  for (const s of input.segments) c.conditionSql(s.condition);
+  for (const x of input.computed) c.computedValue(x);
+  return [...c.paths.values()];
 }
 
 /** A state column: output column of the statement → column name in the state table (stable across compiles). */
@@ -138,7 +178,10 @@ class Compiler {
    * Typed JSON extractions computed once per event row in the ev CTE (expression → column), only on the
    * rows of the message types and event names whose leaves read them ('all' when some leaf reads every row).
    */
-  private readonly evCols = new Map<string, { alias: string; guards: Map<string, { mt: string; event: string }> | 'all'; otherwise: string }>();
+  private readonly evCols = new Map<string, { alias: string; guards: Map<string, { mt: string; event: string }> | 'all'; otherwise: string; sql?: string | undefined }>();
+  /** Paths read row by row (by base name), and the typed columns read instead of JSON. */
+  readonly paths = new Map<string, PropertyPath>();
+  private readonly typedRead = new Set<string>();
 
   constructor(private readonly d: Dialect, private readonly input: CompileInput) {
     this.p = new Params(d);
@@ -170,7 +213,8 @@ class Compiler {
     const scanFrom = reading ? 'events e LEFT JOIN st ON st.pid = e.profile_id' : 'events e';
     const evWhere = [...scanWhere, `${d.epochMs('e.timestamp')} <= ${now}`];
     const ev0 = `ev0 AS (SELECT e.profile_id AS pid, e.message_id AS mid, e.type AS mtype, e.event AS ename, e.name AS pname, ` +
-      `${d.epochMs('e.timestamp')} AS ts, ${d.toText('e.properties')} AS props, ${d.toText('e.context')} AS ctx ` +
+      `${d.epochMs('e.timestamp')} AS ts, ${d.toText('e.properties')} AS props, ${d.toText('e.context')} AS ctx` +
+      `${[...this.typedRead].map((c) => `, e.${d.ident(c)} AS ${c}`).join('')} ` +
       `FROM ${scanFrom} WHERE ${evWhere.join(' AND ')})`;
     // Each JSON path is parsed once per row, into a typed column that every leaf using it shares.
     const guarded = (expr: string, guards: Map<string, { mt: string; event: string }> | 'all', otherwise: string): string => {
@@ -178,7 +222,7 @@ class Compiler {
       const ors = [...guards.values()].map((g) => g.event === '*' ? `mtype = ${p.str(g.mt)}` : `(mtype = ${p.str(g.mt)} AND ${g.mt === 'track' ? 'ename' : 'pname'} = ${p.str(g.event)})`);
       return `CASE WHEN ${ors.join(' OR ')} THEN ${expr} ELSE ${otherwise} END`;
     };
-    const ev = `ev AS (SELECT pid, mid, mtype, ename, pname, ts, props, ctx${[...this.evCols].map(([expr, c]) => `, ${guarded(expr, c.guards, c.otherwise)} AS ${c.alias}`).join('')} FROM ev0)`;
+    const ev = `ev AS (SELECT pid, mid, mtype, ename, pname, ts, props, ctx${[...this.evCols].map(([expr, c]) => `, ${guarded(c.sql ?? expr, c.guards, c.otherwise)} AS ${c.alias}`).join('')} FROM ev0)`;
     const parts = [ev0, ev];
     const stateCols: StateColumn[] = [];
     const mergeable = [...this.aggs.values()].filter((a) => this.aggMeta.get(a)?.merge);
@@ -396,10 +440,10 @@ class Compiler {
    * column is only computed on rows of that message type and name; null = every row); `r` qualifies it.
    * Every reader of such a column reads it under its own selector, so rows outside the guards never matter.
    */
-  private evCol(expr: string, guard: EventSelector | null, r = '', otherwise = 'NULL'): string {
+  private evCol(expr: string, guard: EventSelector | null, r = '', otherwise = 'NULL', sql?: string): string {
     let c = this.evCols.get(expr);
     if (!c) {
-      c = { alias: `x_${this.evCols.size}`, guards: new Map(), otherwise };
+      c = { alias: `x_${this.evCols.size}`, guards: new Map(), otherwise, sql };
       this.evCols.set(expr, c);
     }
     if (guard === null) c.guards = 'all';
@@ -412,6 +456,30 @@ class Compiler {
 
   /** A value at a path of the event's properties or context, extracted once per row per type. */
   private rowAccessor(root: 'props' | 'ctx', keys: string[], guard: EventSelector | null, r = ''): Accessor {
+    if (typeable(keys)) {
+      const path: PropertyPath = { root: root === 'props' ? 'properties' : 'context', keys };
+      const base = propertyColumn(path);
+      this.paths.set(base, path);
+      if (this.input.typedColumns?.has(base)) {
+        // The column's key is the JSON expression it stands for, in canonical form (its own Params, so
+        // nothing unused is bound): deduplication and state column names do not change with typing.
+        const scratch = new Params(this.d);
+        const canon = this.jsonAccessor(root, keys, scratch);
+        const col = (sfx: TypedSuffix) => {
+          this.typedRead.add(`${base}_${sfx}`);
+          return `${base}_${sfx}`;
+        };
+        const typed = (key: string, sql: string) => this.evCol(scratch.canonical(key), guard, r, 'NULL', sql);
+        return {
+          str: () => typed(canon.str(), col('s')),
+          num: () => typed(canon.num(), col('n')),
+          bool: () => typed(canon.bool(), col('b')),
+          raw: () => typed(canon.raw(), col('r')),
+          date: () => typed(canon.date(), `(CASE WHEN ${col('s')} IS NULL THEN ${col('n')} ` +
+            `WHEN ${this.d.regexFull(col('s'), this.p.str(ISO_RE))} THEN ${this.d.parseDateMs(this.utcDateString(col('s')))} END)`),
+        };
+      }
+    }
     const inner = this.jsonAccessor(root, keys);
     return {
       str: () => this.evCol(inner.str(), guard, r),
@@ -422,8 +490,8 @@ class Compiler {
     };
   }
 
-  private jsonAccessor(doc: string, keys: string[]): Accessor {
-    const { d, p } = this;
+  private jsonAccessor(doc: string, keys: string[], p = this.p): Accessor {
+    const { d } = this;
     return {
       str: () => d.jsonString(p, doc, keys),
       num: () => d.jsonFloat(p, doc, keys),
@@ -431,13 +499,13 @@ class Compiler {
       raw: () => d.jsonRaw(p, doc, keys),
       date: () => `(CASE WHEN ${d.jsonIs(p, doc, keys, 'number')} THEN ${d.jsonFloat(p, doc, keys)} ` +
         `WHEN ${d.jsonIs(p, doc, keys, 'string')} AND ${d.regexFull(d.jsonString(p, doc, keys), p.str(ISO_RE))} ` +
-        `THEN ${d.parseDateMs(this.utcDateString(d.jsonString(p, doc, keys)))} END)`,
+        `THEN ${d.parseDateMs(this.utcDateString(d.jsonString(p, doc, keys), p))} END)`,
     };
   }
 
   /** ISO strings without an offset are UTC (as in reference.ts); a date-only string is midnight UTC. */
-  private utcDateString(raw: string): string {
-    const { d, p } = this;
+  private utcDateString(raw: string, p = this.p): string {
+    const { d } = this;
     // hh:mm without seconds gets ":00" (DuckDB does not read 10:00Z), then a missing offset becomes Z
     const s = d.regexReplace(raw, p.str('T([0-9]{2}:[0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$'), p.str('T\\1:00\\2'));
     return `CASE WHEN ${d.regexFull(s, p.str('^.*T[^Z+]*$'))} AND NOT ${d.regexFull(s, p.str('^.*T.*-[0-9]{2}:[0-9]{2}$'))} THEN ${d.concat(s, p.str('Z'))} ELSE ${s} END`;
@@ -468,8 +536,10 @@ class Compiler {
     const { d, p } = this;
     const col = (c: string) => (r ? `${r}.${c}` : c);
     const mt = s.messageType ?? 'track';
-    const conds = [`${col('mtype')} = ${p.str(mt)}`];
-    if (s.event !== '*') conds.push(`${col(mt === 'track' ? 'ename' : 'pname')} = ${p.str(s.event)}`);
+    // The message type and name test, once per row as a boolean column of ev that every leaf on the
+    // same event shares (dozens of leaves re-comparing the name strings on every row cost ~15 %).
+    const kind = s.event === '*' ? `mtype = ${p.str(mt)}` : `mtype = ${p.str(mt)} AND ${mt === 'track' ? 'ename' : 'pname'} = ${p.str(s.event)}`;
+    const conds = [this.evCol(`coalesce(${kind}, false)`, null, r, 'false')];
     if (w?.type === 'last') {
       const bound = p.int(this.input.now - w.amount * UNIT_MS[w.unit]);
       this.nowPlaceholders.add(bound);
