@@ -41,6 +41,7 @@ export class Segmenta {
   /** Keep segments current as time passes (windows that expire without new events). */
   startBackgroundWork(): void {
     this.segments.startRefresh(async () => (await this.store.listWorkspaces()).map((w) => w.id));
+    void this.segments.ensureTypedColumns().catch(() => undefined); // paths added before a restart, or a back-fill it cut short
     void this.webhooks.kick().catch(() => undefined); // retries pending from before a restart
   }
 
@@ -59,7 +60,7 @@ export class Segmenta {
 
   async close(): Promise<void> {
     await this.ingest.drain();
-    this.segments.stopRefresh();
+    await this.segments.stopBackground();
     await this.segments.idle();
     await this.webhooks.close();
     await this.store.close();

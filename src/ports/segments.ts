@@ -3,7 +3,13 @@
  * memberships (entries and exits recorded as history), computed trait values, runs and sizes.
  * The engine applies a plan inside the database (no membership rows cross into the process).
  */
-import type { CompiledQuery, StateColumn } from '../domain/segments/compile.js';
+import type { CompiledQuery, PropertyPath, StateColumn } from '../domain/segments/compile.js';
+
+/** Progress of adding typed property columns: registering, back-filling older events (rows of the table), done. */
+export interface TypedColumnsProgress { phase: 'add' | 'fill' | 'done'; paths: number; rowsDone: number; rowsTotal: number }
+
+/** `max`: paths kept typed in all; `signal`: stop a back-fill between chunks (the next call finishes it). */
+export interface TypedColumnsOptions { max: number; chunkRows?: number; progress?: (p: TypedColumnsProgress) => void; signal?: AbortSignal }
 
 export type DefinitionKind = 'segment' | 'computed_trait';
 
@@ -95,6 +101,13 @@ export interface SegmentStorage extends WebhookStorage {
   invalidateState(workspaceId: string, profileIds: string[]): Promise<void>;
   /** Run a compiled plan and read its rows (estimates and one-profile checks). */
   query(q: CompiledQuery): Promise<Array<Record<string, unknown>>>;
+  /** Base names of the property paths whose typed columns are filled for every event (CompileInput.typedColumns). */
+  typedColumns(): ReadonlySet<string>;
+  /**
+   * Keep these paths in typed columns (up to `max` paths in all): add what is new and back-fill older
+   * events, reporting progress. Returns how many paths were added. Engines without them return 0.
+   */
+  ensureTypedColumns(paths: PropertyPath[], opts: TypedColumnsOptions): Promise<number>;
   /** The runs of one computation (same workspace, mode, time, duration, rows read and error). */
   insertRuns(runs: RunRecord[]): Promise<void>;
   lastRuns(workspaceId: string): Promise<RunRecord[]>;

@@ -8,10 +8,12 @@ import {
   ComputedTraitSchema, ConditionSchema, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
 } from '../domain/segments/ast.js';
 import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
-import { classifyWorkspace, compileExplain, compileWorkspace, type CompileInput } from '../domain/segments/compile.js';
+import {
+  classifyWorkspace, compileExplain, compileWorkspace, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
+} from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
-import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord, StateInfo } from '../ports/segments.js';
+import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord, StateInfo, TypedColumnsProgress } from '../ports/segments.js';
 import type { StoragePort } from '../ports/storage.js';
 
 export interface SegmentView {
@@ -112,9 +114,14 @@ export interface SegmentsConfig {
    * by up to this plus a run). 0: back to back.
    */
   slowIntervalMs: number;
+  /**
+   * Typed property columns: at most this many property / context paths that definitions read are kept
+   * typed beside the JSON (added and back-filled in the background). 0: never (read the JSON).
+   */
+  typedColumnsMax: number;
 }
 
-export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0 };
+export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0, typedColumnsMax: 64 };
 
 const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
@@ -338,7 +345,7 @@ export class SegmentService {
       : !opts.profileIds && opts.lane !== 'fast' && opts.lane !== 'slow' ? { mode: 'emit' } : undefined;
     // Segments referenced by the evaluated ones are inlined from the full list.
     const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
-    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state });
+    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns() });
     return { q, segments, computed, archived: opts.profileIds ? [] : defs.archived };
   }
 
@@ -399,7 +406,42 @@ export class SegmentService {
   /** Compute now, one run per workspace at a time (later requests join the queue). */
   private async computeNow(ws: string): Promise<void> {
     this.pendingFull.add(ws);
+    // definitions changed: their property paths may be new (typed in the background; runs read the
+    // JSON until a path is ready)
+    void this.ensureTypedColumns().catch(() => undefined);
     await this.drainSlow(ws);
+  }
+
+  private typedWork: Promise<number> = Promise.resolve(0);
+  private readonly typedStop = new AbortController();
+  /** The last failure of adding typed columns (null after a success). */
+  typedColumnsError: string | null = null;
+
+  /**
+   * Keep the property and context paths that active definitions of every workspace read in typed
+   * columns (docs/segments.md, "Typed property columns"): adds new paths and back-fills older events.
+   * One at a time; resolves with the number of paths added.
+   */
+  ensureTypedColumns(progress?: (p: TypedColumnsProgress) => void): Promise<number> {
+    const run = async (): Promise<number> => {
+      if (this.config.typedColumnsMax <= 0 || this.typedStop.signal.aborted) return 0;
+      const d = DIALECTS[this.store.segments.dialect];
+      const paths = new Map<string, PropertyPath>();
+      for (const w of await this.store.listWorkspaces()) {
+        const { segments, computed } = await this.definitionsOf(w.id);
+        for (const p of propertyPaths(d, { workspaceId: w.id, now: this.clock(), segments, computed })) paths.set(propertyColumn(p), p);
+      }
+      try {
+        const added = await this.store.segments.ensureTypedColumns([...paths.values()], { max: this.config.typedColumnsMax, signal: this.typedStop.signal, ...(progress ? { progress } : {}) });
+        this.typedColumnsError = null;
+        return added;
+      } catch (err) {
+        this.typedColumnsError = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+    };
+    this.typedWork = this.typedWork.catch(() => 0).then(run);
+    return this.typedWork;
   }
 
   /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
@@ -556,6 +598,13 @@ export class SegmentService {
     this.timer = undefined;
   }
 
+  /** Stop background work that can resume later (a typed-column back-fill stops between chunks). */
+  async stopBackground(): Promise<void> {
+    this.stopRefresh();
+    this.typedStop.abort();
+    await this.typedWork.catch(() => undefined);
+  }
+
   /**
    * Why a profile is (not) in a segment: the condition tree with each node's value and whether it
    * holds now, computed by the same compiler as the memberships, beside the stored membership.
@@ -567,7 +616,7 @@ export class SegmentService {
     const segs = (await this.current(ws, 'segment')).filter((s) => s.status === 'active').map((s) => ({ key: s.key, condition: JSON.parse(s.definition) as Condition }));
     const now = this.clock();
     const { query, nodes } = compileExplain(DIALECTS[this.store.segments.dialect], {
-      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws),
+      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws), typedColumns: this.store.segments.typedColumns(),
     });
     const row = (await this.store.segments.query(query))[0];
     if (!row) throw new InputError('not_found', `profile '${ref}' is not an active profile of this workspace (merged into another?)`);
@@ -603,6 +652,7 @@ export class SegmentService {
     const count = async (ranges?: Array<{ from: string; to: string }>) => {
       const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
         workspaceId: ws, now, segments: [{ key: '__estimate', condition: checked.condition as Condition }], references: segs, computed, output: 'counts', profileRanges: ranges,
+        typedColumns: this.store.segments.typedColumns(),
       });
       const r = (await this.store.segments.query(q))[0] ?? {};
       return { size: Number(r['s_0'] ?? 0), profiles: Number(r['profiles'] ?? 0) };

@@ -247,4 +247,19 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 5,
+    name: 'typed property columns (paths segments read, kept typed beside the JSON)',
+    statements: [
+      // One row per path with typed columns on events (typed-columns.ts); ready once every older event
+      // has been back-filled (newer ones are filled at ingest from the moment the row exists).
+      `CREATE TABLE property_columns (
+         base VARCHAR PRIMARY KEY,
+         root VARCHAR NOT NULL,
+         path VARCHAR NOT NULL,
+         ready BOOLEAN NOT NULL,
+         created_at TIMESTAMPTZ NOT NULL
+       )`,
+    ],
+  },
 ];

@@ -7,10 +7,12 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
-import type { CompiledQuery } from '../../domain/segments/compile.js';
+import type { CompiledQuery, PropertyPath } from '../../domain/segments/compile.js';
 import type {
-  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, StateInfo, WebhookRecord,
+  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, StateInfo, TypedColumnsOptions,
+  WebhookRecord,
 } from '../../ports/segments.js';
+import type { TypedColumns } from './typed-columns.js';
 import { toDuckParams } from './params.js';
 import { inTransaction, type Serial } from './serial.js';
 
@@ -29,7 +31,16 @@ export class DuckDBSegmentStore implements SegmentStorage {
   constructor(
     private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: Serial,
     private readonly slowWriter: DuckDBConnection, private readonly slowLock: Serial,
+    private readonly typed: TypedColumns,
   ) {}
+
+  typedColumns(): ReadonlySet<string> {
+    return this.typed.ready();
+  }
+
+  ensureTypedColumns(paths: PropertyPath[], opts: TypedColumnsOptions): Promise<number> {
+    return this.typed.ensure(paths, opts);
+  }
 
   /** The state table of a workspace (one per workspace: its columns are that workspace's aggregates). */
   private stateTable(workspaceId: string): string {
