@@ -474,7 +474,9 @@ export class SegmentService {
   private drainWorkspace(ws: string): Promise<unknown> {
     const running = this.running.get(ws);
     if (running) return running.then(() => (this.hasWork(ws) ? this.drainWorkspace(ws) : undefined));
-    const job = (async () => {
+    // The body starts after the job is registered (a body that finished synchronously used to leave a
+    // settled job registered, and later calls chained on it in a loop of microtasks).
+    const job = Promise.resolve().then(async () => {
       try {
         for (let profiles = this.pendingProfiles.get(ws); profiles; profiles = this.pendingProfiles.get(ws)) {
           const t0 = performance.now();
@@ -485,7 +487,7 @@ export class SegmentService {
       } finally {
         this.running.delete(ws);
       }
-    })();
+    });
     this.running.set(ws, job);
     return job;
   }
@@ -502,8 +504,9 @@ export class SegmentService {
       await this.store.segments.invalidateState(ws, [...invalid]);
     }
     const info = this.stateReady.has(ws) ? await this.store.segments.stateInfo(ws, pids) : null;
-    const slow = this.pendingSlow.get(ws) ?? new Map<string, 'slow' | 'all'>();
-    this.pendingSlow.set(ws, slow);
+    // Collected here and queued at the end: an empty queue entry visible while the fast run awaits
+    // was taken by the slow lane as a batch with nothing in it, and what was added later was lost.
+    const slow = new Map<string, 'slow' | 'all'>();
     if (!info) {
       for (const p of pids) slow.set(p, 'all');
     } else {
@@ -520,8 +523,11 @@ export class SegmentService {
       // the slow lane takes the definitions state cannot keep (a run with none of them does nothing)
       for (const p of valid) if (slow.get(p) !== 'all') slow.set(p, 'slow');
     }
-    if (slow.size === 0) this.pendingSlow.delete(ws);
-    else void this.drainSlow(ws).catch(() => undefined);
+    if (slow.size === 0) return;
+    const queued = this.pendingSlow.get(ws) ?? new Map<string, 'slow' | 'all'>();
+    for (const [p, k] of slow) if (queued.get(p) !== 'all') queued.set(p, k);
+    this.pendingSlow.set(ws, queued);
+    void this.drainSlow(ws).catch(() => undefined);
   }
 
   /**
@@ -531,7 +537,7 @@ export class SegmentService {
   private drainSlow(ws: string): Promise<unknown> {
     const running = this.runningSlow.get(ws);
     if (running) return running.then(() => (this.hasSlowWork(ws) ? this.drainSlow(ws) : undefined));
-    const job = (async () => {
+    const job = Promise.resolve().then(async () => { // registered before it runs (see drainWorkspace)
       try {
         while (this.hasSlowWork(ws)) {
           const batch = this.pendingSlow.get(ws);
@@ -563,7 +569,7 @@ export class SegmentService {
       } finally {
         this.runningSlow.delete(ws);
       }
-    })();
+    });
     this.runningSlow.set(ws, job);
     return job;
   }

@@ -1,0 +1,49 @@
+/**
+ * The slow lane must not lose work handed over by a fast run that is still running. Regression: the
+ * fast run queued an empty slow-lane entry before awaiting its own evaluation; a slow run ending in
+ * that window took the empty entry as its batch and finished without awaiting anything, so the
+ * profiles the fast run added afterwards were never evaluated for the slow definitions, and the
+ * settled job stayed registered (later calls chained on it in an endless loop of microtasks).
+ * Evaluations are slowed down here so that the window is certain. (With the bug this test hangs: the
+ * microtask loop starves every timer, its own time limit too.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Segmenta } from '../../src/app/segmenta.js';
+import type { EvaluationTarget } from '../../src/ports/segments.js';
+import type { CompiledQuery } from '../../src/domain/segments/compile.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a slow run ending while a fast run is under way loses none of its hand-over', { timeout: 60_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  try {
+    const { workspace: ws } = await sg.workspaces.create('t');
+    const order = (userId: string, i: number) => ({ type: 'track', userId, event: 'Order Completed', messageId: `${userId}-${i}`, properties: { revenue: 10 } });
+    await sg.ingest.submit(ws, [order('seed', 0)], { source: 'api', mode: 'atomic' });
+    // one definition the fast lane keeps (a count), one only the slow lane can (a rolling window)
+    await sg.segments.create(ws, { key: 'buyers', condition: { type: 'event', event: 'Order Completed' } });
+    await sg.segments.create(ws, { key: 'recent', condition: { type: 'event', event: 'Order Completed', window: { type: 'last', amount: 30, unit: 'days' } } });
+    await sg.segments.idle();
+
+    // fast runs take 400 ms, slow runs 100 ms: the slow run for a ends while the fast run for b runs
+    const store = sg.store.segments;
+    const evaluate = store.evaluate.bind(store);
+    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+      await sleep(t.lane === 'fast' ? 400 : t.lane === 'slow' ? 100 : 0);
+      return evaluate(q, t);
+    };
+    await sg.ingest.submit(ws, [order('a', 1)], { source: 'api', mode: 'atomic' });
+    await sleep(450); // a's fast run is done; its slow run is under way
+    await sg.ingest.submit(ws, [order('b', 1)], { source: 'api', mode: 'atomic' });
+    await sg.ingest.drain();
+    await sg.segments.idle();
+
+    const recent = new Set((await sg.segments.members(ws, 'recent', 100, 0)).map((m) => m.profileId));
+    const buyers = new Set((await sg.segments.members(ws, 'buyers', 100, 0)).map((m) => m.profileId));
+    assert.equal(buyers.size, 3, 'seed, a and b bought');
+    assert.deepEqual([...recent].sort(), [...buyers].sort(), 'every buyer ordered within 30 days: the slow lane evaluated them all');
+  } finally {
+    await sg.close();
+  }
+});
