@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Segmenta } from '../src/app/segmenta.js';
 import type { ComputedTraitDefinition, Condition } from '../src/domain/segments/ast.js';
+import { propertyColumn } from '../src/domain/segments/compile.js';
 
 export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number }
 
@@ -143,6 +144,16 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     const segs = fiftySegments();
     if (!existing) for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });
 
+    // Typed property columns for the paths the definitions read (added and back-filled once; the
+    // background does the same after a definition change). Timed apart: a one-time cost per path.
+    console.error('typed property columns…');
+    let lastPct = -1;
+    const [typedAdded, typedMs] = await time(() => sg.segments.ensureTypedColumns((p) => {
+      const pct = p.rowsTotal ? Math.floor((100 * p.rowsDone) / p.rowsTotal) : 0;
+      if (p.phase === 'fill' && pct >= lastPct + 10) { lastPct = pct; console.error(`  back-fill ${pct} % (${p.paths} paths)`); }
+    }));
+    console.error(`  ${typedAdded} paths added in ${(typedMs / 1000).toFixed(1)} s; typed: ${sg.store.segments.typedColumns().size}`);
+
     // (a) all 50 + computed traits, one statement, evaluated and applied (memberships, history)
     const skip = opts.latencyOnly === true;
     if (skip) {
@@ -162,6 +173,11 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
          WHERE a.workspace_id = $1 AND b.workspace_id = $1 AND a.event = 'Product Viewed' AND b.event = 'Product Added' AND a.timestamp > make_timestamptz(($2::BIGINT - ${30 * D}) * 1000) AND b.timestamp <= make_timestamptz($2::BIGINT * 1000)`,
       'many_products (distinct count)': `SELECT profile_id FROM events WHERE workspace_id = $1 AND event = 'Product Viewed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) GROUP BY profile_id HAVING count(DISTINCT properties->>'product_id') >= 10`,
     };
+    // the same with the typed column of properties.product_id, where segmenta has one (a DBA would use it)
+    const productIdCol = propertyColumn({ root: 'properties', keys: ['product_id'] });
+    if (sg.store.segments.typedColumns().has(productIdCol)) {
+      hand['many_products (distinct count, typed column)'] = `SELECT profile_id FROM events WHERE workspace_id = $1 AND event = 'Product Viewed' AND timestamp <= make_timestamptz($2::BIGINT * 1000) GROUP BY profile_id HAVING count(DISTINCT "${productIdCol}_r") >= 10`;
+    }
     console.error('hand-written queries…');
     const handMs: Record<string, number> = {};
     for (const [name, sql] of Object.entries(skip ? {} : hand)) {
@@ -183,16 +199,21 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     const latencies: number[] = [];
     const sentAt = new Map<string, number>();
     let cursor = await sg.store.segments.lastChangeSeq(ws.workspace);
-    const poll = setInterval(() => {
-      void sg.store.segments.changesBetween(ws.workspace, cursor, null, 10_000, ['ping']).then((list) => {
+    // One poll at a time (a slow change-feed read must not pile up overlapping reads: it did, and ran
+    // the benchmark out of memory), every 20 ms.
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const list = await sg.store.segments.changesBetween(ws.workspace, cursor, null, 10_000, ['ping']);
         const t = performance.now();
         for (const ch of list) {
           cursor = Math.max(cursor, ch.seq);
           const s = sentAt.get(ch.profileId);
           if (s !== undefined && ch.change === 'entered') { latencies.push(t - s); sentAt.delete(ch.profileId); }
         }
-      });
-    }, 20);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     const perTick = Math.max(1, Math.round(rate / 50));
     let sent = 0;
     let seq = 0;
@@ -202,6 +223,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     let rejected = 0;
     const runId = Date.now().toString(36); // message ids unique per run: a reused database must not dedupe them
     const t0 = performance.now();
+    const dbg = process.env['SEGBENCH_DEBUG'] ? setInterval(() => console.error(JSON.stringify({ t: Math.round(performance.now() - t0), heapMb: Math.round(process.memoryUsage().heapUsed / 1e6), cursor, sent, timed: latencies.length, waiting: sentAt.size, runs: sg.segments.metrics.incrementalRuns })), 250) : undefined;
     while (performance.now() - t0 < seconds * 1000) {
       const batch = [];
       for (let i = 0; i < perTick; i++) {
@@ -219,12 +241,17 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       sent += batch.length;
       const due = t0 + (sent / rate) * 1000;
       const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // always yield: behind schedule, a loop that never awaits starves the commits and the poll (it ran out of memory)
+      await new Promise((r) => setTimeout(r, Math.max(0, wait)));
     }
     await sg.ingest.drain();
+    if (dbg) console.error('drained');
     await sg.segments.idle();
+    if (dbg) console.error('idle');
     await new Promise((r) => setTimeout(r, 500));
-    clearInterval(poll);
+    polling = false;
+    await poll;
+    if (dbg) clearInterval(dbg);
     const achieved = sent / ((performance.now() - t0) / 1000);
     const pingRows = await sg.store.segments.query({ sql: `SELECT (SELECT count(*) FROM events WHERE event = 'Bench Ping') AS events, (SELECT count(*) FROM memberships WHERE segment_key = 'ping') AS members, (SELECT count(*) FROM membership_history WHERE segment_key = 'ping') AS history`, params: [], segmentColumns: [], computedColumns: [] });
     const pingCheck = { events: Number(pingRows[0]?.['events'] ?? 0), entered: Number(pingRows[0]?.['history'] ?? 0), rejectedEvents: rejected };
@@ -234,6 +261,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     await sg.close();
     return {
       profiles, events, generateSeconds: genMs / 1000,
+      typedColumns: { added: typedAdded, ms: typedMs, paths: sg.store.segments.typedColumns().size },
       shared: { segments: segs.length, computedTraits: COMPUTED.length, ms: sharedMs, secondRunMs: sharedAgainMs, profilesEvaluated: outcome.profilesEvaluated },
       handWrittenMs: handMs, ratioToHeaviestHandWritten: Math.min(sharedMs, sharedAgainMs) / heaviest,
       estimate: { sampleMs: estimateSampleMs, sample: sampled.sample, exactMs: estimateExactMs, exact: exact.exactResult?.size }, explainMs,

@@ -122,6 +122,10 @@ export class TypedColumns {
       await this.writeLock.run(async () => {
         await this.writer.run('UPDATE property_columns SET ready = true WHERE list_contains($1, base)', [listValue(pending.map((e) => e.base))]);
         for (const e of pending) e.ready = true;
+        // Updated rows are read through their update versions until a checkpoint folds them into the
+        // table (measured: the shared scan was slower than on the JSON). DuckDB refuses while other
+        // transactions run; then the next automatic checkpoint does it.
+        await this.writer.run('CHECKPOINT').catch(() => undefined);
       });
       opts.progress?.({ phase: 'done', paths: pending.length, rowsDone: total, rowsTotal: total });
       return fresh.length;
