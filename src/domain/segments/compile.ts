@@ -48,22 +48,12 @@ export interface CompileInput {
   typedColumns?: ReadonlySet<string> | undefined;
 }
 
-/**
- * A path that leaves read row by row: in an event's properties or context, or in each of its line
- * items ('items': the keys inside an element of properties.products).
- */
-export interface PropertyPath { root: 'properties' | 'context' | 'items'; keys: string[] }
+/** A path of an event's properties or context that leaves read row by row. */
+export interface PropertyPath { root: 'properties' | 'context'; keys: string[] }
 
-/**
- * The typed columns of a path: string (when a JSON string), number (number or numeric string),
- * boolean, raw JSON text; for line items each is a list (one element per item) plus 'o', whether the
- * item is an object.
- */
+/** The typed columns of a path: string (when a JSON string), number (number or numeric string), boolean, raw JSON text. */
 export const TYPED_SUFFIXES = ['s', 'n', 'b', 'r'] as const;
-export type TypedSuffix = typeof TYPED_SUFFIXES[number] | 'o';
-export function typedSuffixes(root: PropertyPath['root']): TypedSuffix[] {
-  return root === 'items' ? [...TYPED_SUFFIXES, 'o'] : [...TYPED_SUFFIXES];
-}
+export type TypedSuffix = typeof TYPED_SUFFIXES[number];
 
 /** Base name of a path's typed columns (`<base>_s`, `_n`, `_b`, `_r`): a hash, so any key is a safe name. */
 export function propertyColumn(path: PropertyPath): string {
@@ -74,15 +64,8 @@ export function propertyColumn(path: PropertyPath): string {
  * What each typed column holds, as SQL over a JSON text `doc` (the engine fills the columns with these
  * at ingest and when back-filling): exactly the values the compiler's JSON accessors read.
  */
-export function propertyColumnValues(d: Dialect, p: Params, doc: string, path: PropertyPath): Partial<Record<TypedSuffix, string>> {
-  const { keys } = path;
-  if (path.root !== 'items') return { s: d.jsonString(p, doc, keys), n: d.jsonFloat(p, doc, keys), b: d.jsonBool(p, doc, keys), r: d.jsonRaw(p, doc, keys) };
-  // per line item, exactly as the compiler reads an item ('li') of jsonArray(properties.products)
-  const each = (expr: string) => d.arrayMap(d.jsonArray(p, doc, ['products']), 'li', expr);
-  return {
-    s: each(d.jsonString(p, 'li', keys)), n: each(d.jsonFloat(p, 'li', keys)), b: each(d.jsonBool(p, 'li', keys)), r: each(d.jsonRaw(p, 'li', keys)),
-    o: each(`coalesce(${d.jsonIs(p, 'li', [], 'object')}, false)`),
-  };
+export function propertyColumnValues(d: Dialect, p: Params, doc: string, keys: string[]): Record<TypedSuffix, string> {
+  return { s: d.jsonString(p, doc, keys), n: d.jsonFloat(p, doc, keys), b: d.jsonBool(p, doc, keys), r: d.jsonRaw(p, doc, keys) };
 }
 
 /** Paths with object keys only (numeric keys keep the dialect's object guards and are never typed). */
@@ -569,50 +552,17 @@ class Compiler {
       if (root === 'products') items.push(f);
       else conds.push(this.compare(this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s, r), f));
     }
-    if (items.length) conds.push(this.lineItems(s, r, items).exists());
+    if (items.length) {
+      conds.push(d.arrayExists(this.evCol(d.jsonArray(p, 'props', ['products']), s, r, d.emptyArray()), 'li', this.itemFilter(items, 'li')));
+    }
     return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
   }
 
-  /**
-   * The line items (properties.products) of the selected rows: whether one passes all `filters`, or
-   * the values at `keys` of those that pass. A line item that is not an object passes no filter (not
-   * even neq). Typed item columns are read when every path involved is typed; their aggregates then
-   * get other state column names than the JSON ones (a full run rebuilds the state with them).
-   */
-  private lineItems(s: EventSelector, r: string, filters: Filter[], keys: string[] = []): { exists(): string; values(kind: 'num' | 'raw'): string } {
-    const { d, p } = this;
-    const filterKeys = filters.map((f) => f.path.split('.').slice(1));
-    const paths = keys.length ? [...filterKeys, keys] : filterKeys;
-    for (const k of paths) if (typeable(k)) this.paths.set(propertyColumn({ root: 'items', keys: k }), { root: 'items', keys: k });
-    const typed = paths.length > 0 && paths.every((k) => typeable(k) && this.input.typedColumns?.has(propertyColumn({ root: 'items', keys: k })));
-    if (!typed) {
-      const arr = this.evCol(d.jsonArray(p, 'props', ['products']), s, r, d.emptyArray());
-      const pass = (v: string) => filters.length === 0 ? 'true'
-        : `(${[`coalesce(${d.jsonIs(p, v, [], 'object')}, false)`, ...filters.map((f, i) => `coalesce(${this.compare(this.jsonAccessor(v, filterKeys[i] ?? []), f)}, false)`)].join(' AND ')})`;
-      return {
-        exists: () => d.arrayExists(arr, 'li', pass('li')),
-        values: (kind) => d.arrayMap(d.arrayFilter(arr, 'li', pass('li')), 'li', kind === 'num' ? d.jsonFloat(p, 'li', keys) : d.jsonRaw(p, 'li', keys)),
-      };
-    }
-    const col = (k: string[], sfx: TypedSuffix) => {
-      const name = `${propertyColumn({ root: 'items', keys: k })}_${sfx}`;
-      this.typedRead.add(name);
-      return this.evCol(`\u00abitems:${name}\u00bb`, s, r, 'NULL', name);
-    };
-    const at = (k: string[], i: string): Accessor => {
-      const v = (sfx: TypedSuffix) => d.arrayAt(col(k, sfx), i);
-      return {
-        str: () => v('s'), num: () => v('n'), bool: () => v('b'), raw: () => v('r'),
-        date: () => `(CASE WHEN ${v('s')} IS NULL THEN ${v('n')} WHEN ${d.regexFull(v('s'), p.str(ISO_RE))} THEN ${d.parseDateMs(this.utcDateString(v('s')))} END)`,
-      };
-    };
-    const idx = d.arrayIndexes(col(paths[0] ?? [], 'o'));
-    const pass = (i: string) => filters.length === 0 ? 'true'
-      : `(${[`coalesce(${d.arrayAt(col(paths[0] ?? [], 'o'), i)}, false)`, ...filters.map((f, j) => `coalesce(${this.compare(at(filterKeys[j] ?? [], i), f)}, false)`)].join(' AND ')})`;
-    return {
-      exists: () => d.arrayExists(idx, 'i', pass('i')),
-      values: (kind) => d.arrayMap(d.arrayFilter(idx, 'i', pass('i')), 'i', kind === 'num' ? at(keys, 'i').num() : at(keys, 'i').raw()),
-    };
+  /** All filters on one line item; a line item that is not an object matches none (not even neq). */
+  private itemFilter(items: Filter[], v: string): string {
+    if (items.length === 0) return 'true';
+    const isObject = `coalesce(${this.d.jsonIs(this.p, v, [], 'object')}, false)`;
+    return `(${[isObject, ...items.map((f) => `coalesce(${this.compare(this.jsonAccessor(v, f.path.split('.').slice(1)), f)}, false)`)].join(' AND ')})`;
   }
 
   /** One shared conditional aggregate; identical leaves share a column. */
@@ -638,12 +588,13 @@ class Compiler {
     const sel = this.selector(s, w);
     const [root, ...keys] = path.split('.');
     if (root === 'products') {
-      const items = this.lineItems(s, '', (s.where ?? []).filter((f) => f.path.startsWith('products.')), keys);
+      const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
+      const kept = d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products']), s, '', d.emptyArray()), 'li', this.itemFilter(items, 'li'));
       if (fn === 'count_distinct') {
-        const flat = this.flatten(items.values('raw'), sel);
+        const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonRaw(p, 'li', keys)), sel);
         return `coalesce(${d.arrayDistinctCount(d.arrayCompact(flat))}, 0)`;
       }
-      const flat = this.flatten(items.values('num'), sel);
+      const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonFloat(p, 'li', keys)), sel);
       const v = d.arrayAgg(fn, d.arrayCompact(flat));
       return fn === 'sum' ? `coalesce(${v}, 0)` : v;
     }
@@ -738,7 +689,7 @@ class Compiler {
       case 'unique_list': {
         const [root, ...keys] = path.split('.');
         const values = root === 'products'
-          ? this.flatten(this.lineItems(c, '', (c.where ?? []).filter((f) => f.path.startsWith('products.')), keys).values('raw'), sel)
+          ? this.flatten(d.arrayMap(d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products']), c, '', d.emptyArray()), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
           : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw(), sel);
         const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
         return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;

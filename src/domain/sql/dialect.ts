@@ -76,9 +76,6 @@ export interface Dialect {
   /** Array of raw JSON texts of the array at keys ([] when missing or not an array). */
   jsonArray(p: Params, doc: string, keys: string[]): string;
   arrayExists(arr: string, v: string, body: string): string;
-  /** The 1-based indexes of an array ([1, …, length]); `arrayAt(arr, i)` its i-th element. */
-  arrayIndexes(arr: string): string;
-  arrayAt(arr: string, i: string): string;
   arrayFilter(arr: string, v: string, body: string): string;
   arrayMap(arr: string, v: string, body: string): string;
   /** Conditional aggregate: `fn(expr)` over rows where `cond`; NULL when no non-NULL input except count (0). */

@@ -66,8 +66,6 @@ export const duckdbDialect: Dialect = {
     return `(CASE WHEN ${this.jsonIs(p, doc, keys, 'array')} THEN CAST(${raw} AS JSON[]) ELSE CAST([] AS JSON[]) END)`;
   },
   arrayExists: (arr, v, body) => `(len(list_filter(${arr}, lambda ${v}: coalesce(${body}, false))) > 0)`,
-  arrayIndexes: (arr) => `range(1, len(${arr}) + 1)`,
-  arrayAt: (arr, i) => `${arr}[${i}]`,
   arrayFilter: (arr, v, body) => `list_filter(${arr}, lambda ${v}: coalesce(${body}, false))`,
   arrayMap: (arr, v, body) => `list_transform(${arr}, lambda ${v}: ${body})`,
   agg(fn: AggFn, expr, cond) {
@@ -163,8 +161,6 @@ export const clickhouseDialect: Dialect = {
     return `JSONExtractArrayRaw(${doc}${chKeys(p, keys)})`;
   },
   arrayExists: (arr, v, body) => `arrayExists(${v} -> ifNull(${body}, false), ${arr})`,
-  arrayIndexes: (arr) => `arrayEnumerate(${arr})`,
-  arrayAt: (arr, i) => `arrayElement(${arr}, ${i})`,
   arrayFilter: (arr, v, body) => `arrayFilter(${v} -> ifNull(${body}, false), ${arr})`,
   arrayMap: (arr, v, body) => `arrayMap(${v} -> ${body}, ${arr})`,
   agg(fn: AggFn, expr, cond) {

@@ -13,16 +13,12 @@ import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { Params } from '../../domain/sql/dialect.js';
 import { duckdbDialect } from '../../domain/sql/dialects.js';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
-import { propertyColumn, propertyColumnValues, typedSuffixes, type PropertyPath, type TypedSuffix } from '../../domain/segments/compile.js';
+import { propertyColumn, propertyColumnValues, TYPED_SUFFIXES, type PropertyPath, type TypedSuffix } from '../../domain/segments/compile.js';
 import type { TypedColumnsOptions } from '../../ports/segments.js';
 import { toDuckParams } from './params.js';
 import { inTransaction, type Serial } from './serial.js';
 
-const TYPES: Record<TypedSuffix, string> = { s: 'VARCHAR', n: 'DOUBLE', b: 'BOOLEAN', r: 'VARCHAR', o: 'BOOLEAN' };
-/** SQL type of a typed column (line-item paths hold one element per item). */
-const typeOf = (path: PropertyPath, sfx: TypedSuffix) => (path.root === 'items' ? `${TYPES[sfx]}[]` : TYPES[sfx]);
-/** The JSON text a path is read from: line items are under properties. */
-const docOf = (path: PropertyPath, source: (root: 'properties' | 'context') => string) => `CAST(${source(path.root === 'items' ? 'properties' : path.root)} AS VARCHAR)`;
+const TYPES: Record<TypedSuffix, string> = { s: 'VARCHAR', n: 'DOUBLE', b: 'BOOLEAN', r: 'VARCHAR' };
 
 
 interface Entry { base: string; path: PropertyPath; ready: boolean }
@@ -59,21 +55,17 @@ export class TypedColumns {
    * registration on, so a back-fill never misses a row inserted while it runs). `source(root)` is the
    * SQL of the inserted row's JSON column.
    */
-  insertColumns(p: Params, source: (root: 'properties' | 'context') => string): { columns: string[]; values: string[] } {
+  insertColumns(p: Params, source: (root: PropertyPath['root']) => string): { columns: string[]; values: string[] } {
     const columns: string[] = [];
     const values: string[] = [];
     for (const e of this.entries) {
-      for (const [sfx, v] of this.valuesOf(e.path, p, source)) {
+      const v = propertyColumnValues(duckdbDialect, p, `CAST(${source(e.path.root)} AS VARCHAR)`, e.path.keys);
+      for (const sfx of TYPED_SUFFIXES) {
         columns.push(quoteIdent(`${e.base}_${sfx}`));
-        values.push(v);
+        values.push(v[sfx]);
       }
     }
     return { columns, values };
-  }
-
-  private valuesOf(path: PropertyPath, p: Params, source: (root: 'properties' | 'context') => string): Array<[TypedSuffix, string]> {
-    const v = propertyColumnValues(duckdbDialect, p, docOf(path, source), path);
-    return typedSuffixes(path.root).map((sfx) => [sfx, v[sfx] ?? 'NULL']);
   }
 
   /**
@@ -96,7 +88,7 @@ export class TypedColumns {
         await this.writeLock.run(async () => {
           await inTransaction(this.writer, async () => {
             for (const e of fresh) {
-              for (const sfx of typedSuffixes(e.path.root)) await this.writer.run(`ALTER TABLE events ADD COLUMN ${quoteIdent(`${e.base}_${sfx}`)} ${typeOf(e.path, sfx)}`);
+              for (const sfx of TYPED_SUFFIXES) await this.writer.run(`ALTER TABLE events ADD COLUMN ${quoteIdent(`${e.base}_${sfx}`)} ${TYPES[sfx]}`);
               await this.writer.run('INSERT INTO property_columns VALUES ($1, $2, $3, false, now())', [e.base, e.path.root, JSON.stringify(e.path.keys)]);
             }
           });
@@ -112,7 +104,10 @@ export class TypedColumns {
       });
       const p = new Params(duckdbDialect);
       const sets: string[] = [];
-      for (const e of pending) for (const [sfx, v] of this.valuesOf(e.path, p, quoteIdent)) sets.push(`${quoteIdent(`${e.base}_${sfx}`)} = ${v}`);
+      for (const e of pending) {
+        const v = propertyColumnValues(duckdbDialect, p, `CAST(${quoteIdent(e.path.root)} AS VARCHAR)`, e.path.keys);
+        for (const sfx of TYPED_SUFFIXES) sets.push(`${quoteIdent(`${e.base}_${sfx}`)} = ${v[sfx]}`);
+      }
       // the row-id bounds of a chunk follow the expressions' parameters
       const n = p.list.length;
       const sql = `UPDATE events SET ${sets.join(', ')} WHERE rowid >= ${duckdbDialect.placeholder('lo', n + 1, 'int')} AND rowid < ${duckdbDialect.placeholder('hi', n + 2, 'int')}`;
