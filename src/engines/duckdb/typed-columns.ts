@@ -35,7 +35,8 @@ export class TypedColumns {
 
   async load(): Promise<void> {
     const r = await this.writer.runAndReadAll('SELECT base, root, path, ready FROM property_columns ORDER BY created_at, base');
-    this.entries = r.getRowObjects().map((o) => ({
+    // rows of a root this version does not know (written by another version) are left alone
+    this.entries = r.getRowObjects().filter((o) => o['root'] === 'properties' || o['root'] === 'context').map((o) => ({
       base: String(o['base']), path: { root: String(o['root']) as PropertyPath['root'], keys: JSON.parse(String(o['path'])) as string[] }, ready: o['ready'] === true,
     }));
   }
