@@ -104,6 +104,8 @@ export interface Dialect {
   /** Keep only numeric strings / finite numbers: NULL otherwise. */
   numericString(expr: string): string;
   isFinite(expr: string): string;
+  /** Text to a double, NULL when it is not a number. */
+  tryDouble(expr: string): string;
   regexFull(expr: string, pattern: string): string;
   /** Replace the first match of a regular expression (\\1 … in the replacement are its groups). */
   regexReplace(expr: string, pattern: string, replacement: string): string;

@@ -101,6 +101,7 @@ export const duckdbDialect: Dialect = {
     return `CASE WHEN regexp_full_match(${expr}, '${NUMERIC_RE}') AND isfinite(TRY_CAST(trim(${expr}) AS DOUBLE)) THEN TRY_CAST(trim(${expr}) AS DOUBLE) END`;
   },
   isFinite: (expr) => `isfinite(${expr})`,
+  tryDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
   regexFull: (expr, pattern) => `regexp_full_match(${expr}, ${pattern})`,
   regexReplace: (expr, pattern, replacement) => `regexp_replace(${expr}, ${pattern}, ${replacement})`,
   lower: (expr) => `lower(${expr})`,
@@ -200,6 +201,7 @@ export const clickhouseDialect: Dialect = {
     return `if(match(${expr}, '${NUMERIC_RE}') AND isFinite(toFloat64OrZero(trimBoth(${expr}))), toFloat64OrNull(trimBoth(${expr})), NULL)`;
   },
   isFinite: (expr) => `isFinite(${expr})`,
+  tryDouble: (expr) => `toFloat64OrNull(${expr})`,
   regexFull: (expr, pattern) => `match(${expr}, ${pattern})`,
   regexReplace: (expr, pattern, replacement) => `replaceRegexpOne(${expr}, ${pattern}, ${replacement})`,
   lower: (expr) => `lowerUTF8(${expr})`,

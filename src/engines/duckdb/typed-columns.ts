@@ -1,8 +1,8 @@
 /**
  * Typed property columns (docs/segments.md, "Typed property columns"). For each property or context
- * path that segment definitions read row by row, events get four columns (`<base>_s` string, `_n`
- * number, `_b` boolean, `_r` raw JSON text) holding exactly what the compiler's JSON accessors would
- * compute (compile.ts, propertyColumnValues). They are filled at ingest from the moment a path is
+ * path that segment definitions read row by row, events get three columns (`<base>_s` string, `_b`
+ * boolean, `_r` raw JSON text; numbers are derived from them when read) holding exactly what the
+ * compiler's JSON accessors would compute (compile.ts, propertyColumnValues). They are filled at ingest from the moment a path is
  * registered and back-filled once for older events; the compiler reads them only when ready.
  *
  * Why: DuckDB re-parses the JSON text for every json_* call, ~40-60 ns per path per row (measured at
@@ -18,7 +18,7 @@ import type { TypedColumnsOptions } from '../../ports/segments.js';
 import { toDuckParams } from './params.js';
 import { inTransaction, type Serial } from './serial.js';
 
-const TYPES: Record<TypedSuffix, string> = { s: 'VARCHAR', n: 'DOUBLE', b: 'BOOLEAN', r: 'VARCHAR' };
+const TYPES: Record<TypedSuffix, string> = { s: 'VARCHAR', b: 'BOOLEAN', r: 'VARCHAR' };
 
 
 interface Entry { base: string; path: PropertyPath; ready: boolean }
