@@ -221,6 +221,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     let pingNo = (await sg.store.segments.memberCounts(ws.workspace)).get('ping') ?? 0;
     const pingStart = pingNo;
     let rejected = 0;
+    let firstRejection: string | undefined;
     const runId = Date.now().toString(36); // message ids unique per run: a reused database must not dedupe them
     const t0 = performance.now();
     const dbg = process.env['SEGBENCH_DEBUG'] ? setInterval(() => console.error(JSON.stringify({ t: Math.round(performance.now() - t0), heapMb: Math.round(process.memoryUsage().heapUsed / 1e6), cursor, sent, timed: latencies.length, waiting: sentAt.size, runs: sg.segments.metrics.incrementalRuns })), 250) : undefined;
@@ -237,7 +238,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       const sendT = performance.now();
       // the generated customer uNNN is profile pNNNNNNNN: known before the submit, no lookup racing the entry
       for (const m of batch) if (m.event === 'Bench Ping') sentAt.set(`p${m.userId.slice(1).padStart(8, '0')}`, sendT);
-      void sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' }).catch(() => { rejected += batch.length; });
+      void sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' }).catch((err: unknown) => { rejected += batch.length; firstRejection ??= err instanceof Error ? err.message : String(err); });
       sent += batch.length;
       const due = t0 + (sent / rate) * 1000;
       const wait = due - performance.now();
@@ -254,7 +255,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     if (dbg) clearInterval(dbg);
     const achieved = sent / ((performance.now() - t0) / 1000);
     const pingRows = await sg.store.segments.query({ sql: `SELECT (SELECT count(*) FROM events WHERE event = 'Bench Ping') AS events, (SELECT count(*) FROM memberships WHERE segment_key = 'ping') AS members, (SELECT count(*) FROM membership_history WHERE segment_key = 'ping') AS history`, params: [], segmentColumns: [], computedColumns: [] });
-    const pingCheck = { events: Number(pingRows[0]?.['events'] ?? 0), entered: Number(pingRows[0]?.['history'] ?? 0), rejectedEvents: rejected };
+    const pingCheck = { events: Number(pingRows[0]?.['events'] ?? 0), entered: Number(pingRows[0]?.['history'] ?? 0), rejectedEvents: rejected, firstRejection };
     const runs = { ...sg.segments.metrics, lastErrors: (await sg.segments.list(ws.workspace)).filter((x) => x.error).map((x) => `${x.key}: ${x.error}`).slice(0, 3) };
     latencies.sort((a, b) => a - b);
     clock = Date.now();
