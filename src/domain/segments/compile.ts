@@ -187,6 +187,10 @@ class Compiler {
   /** Paths read row by row (by base name), and the typed columns read instead of JSON. */
   readonly paths = new Map<string, PropertyPath>();
   private readonly typedRead = new Set<string>();
+  /** Boolean columns of ev that test an event's message type and name (see selector). */
+  private readonly kindCols = new Set<string>();
+  /** Per aggregate alias: the kind column every row it reads must satisfy (null: none). */
+  private readonly aggKind = new Map<string, string | null>();
 
   constructor(private readonly d: Dialect, private readonly input: CompileInput) {
     this.p = new Params(d);
@@ -244,7 +248,29 @@ class Compiler {
           `FROM (SELECT pid, ${list} FROM st UNION ALL SELECT pid, ${list} FROM dagg) u GROUP BY pid)`);
       }
     } else if (this.aggs.size) {
-      parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
+      // One GROUP BY per event kind over only that kind's rows, joined by profile: a row feeds only its
+      // own event's aggregates instead of evaluating every aggregate's filter. A profile without rows
+      // of a kind gets NULL there, as a profile without events always did (every reader allows it).
+      const groups = new Map<string, Array<[string, string]>>();
+      for (const [sql, a] of this.aggs) {
+        const k = this.aggKind.get(a) ?? '';
+        groups.set(k, [...(groups.get(k) ?? []), [sql, a]]);
+      }
+      if (groups.size === 1) {
+        parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev GROUP BY pid)`);
+      } else {
+        const names: string[] = [];
+        const owner = new Map<string, string>();
+        [...groups].forEach(([k, list], i) => {
+          const g = `ag_${i}`;
+          names.push(g);
+          for (const [, a] of list) owner.set(a, g);
+          parts.push(`${g} AS (SELECT pid, ${list.map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ev${k ? ` WHERE ${k}` : ''} GROUP BY pid)`);
+        });
+        const pids = `SELECT DISTINCT pid FROM (${names.map((g) => `SELECT pid FROM ${g}`).join(' UNION ALL ')}) p`;
+        parts.push(`agg AS (SELECT u.pid AS pid, ${[...this.aggs.values()].map((a) => `${owner.get(a)}.${a} AS ${a}`).join(', ')} FROM (${pids}) u ` +
+          `${names.map((g) => `LEFT JOIN ${g} ON ${g}.pid = u.pid`).join(' ')})`);
+      }
     }
     if (state) mergeable.forEach((a, i) => stateCols.push({ column: `st_${i}`, name: this.aggMeta.get(a)?.name ?? a }));
     if (state?.mode === 'emit') {
@@ -546,7 +572,9 @@ class Compiler {
     // The message type and name test, once per row as a boolean column of ev that every leaf on the
     // same event shares (dozens of leaves re-comparing the name strings on every row cost ~15 %).
     const kind = s.event === '*' ? `mtype = ${p.str(mt)}` : `mtype = ${p.str(mt)} AND ${mt === 'track' ? 'ename' : 'pname'} = ${p.str(s.event)}`;
-    const conds = [this.evCol(`coalesce(${kind}, false)`, null, r, 'false')];
+    const kindCol = this.evCol(`coalesce(${kind}, false)`, null, r, 'false');
+    if (!r) this.kindCols.add(kindCol);
+    const conds = [kindCol];
     if (w?.type === 'last') {
       const bound = p.int(this.input.now - w.amount * UNIT_MS[w.unit]);
       this.nowPlaceholders.add(bound);
@@ -574,11 +602,18 @@ class Compiler {
 
   /** One shared conditional aggregate; identical leaves share a column. */
   private aggregate(fn: Parameters<Dialect['agg']>[0], expr: string, cond: string): string {
-    return this.aggColumn(this.d.agg(fn, expr, cond), MERGE_OF[fn] ?? null);
+    return this.aggColumn(this.d.agg(fn, expr, cond), MERGE_OF[fn] ?? null, cond);
   }
 
-  private aggColumn(sql: string, merge: MergeKind | null): string {
+  /** The kind column a condition starts with (selector's first conjunct), if any. */
+  private kindOf(cond: string): string | null {
+    const m = /^\(coalesce\((x_[0-9]+), false\)/.exec(cond);
+    return m && this.kindCols.has(m[1] as string) ? (m[1] as string) : null;
+  }
+
+  private aggColumn(sql: string, merge: MergeKind | null, cond: string): string {
     const a = alias(this.aggs, sql, 'a_');
+    if (!this.aggKind.has(a)) this.aggKind.set(a, this.kindOf(cond));
     if (!this.aggMeta.has(a)) {
       const rolling = [...this.nowPlaceholders].some((ph) => Params.mentions(sql, ph));
       // The name must not depend on what else is compiled: typed-column aliases (x_N, numbered in order
@@ -618,7 +653,7 @@ class Compiler {
   }
 
   private flatten(arr: string, cond: string): string {
-    return this.aggColumn(this.d.aggFlatten(arr, cond), 'concat');
+    return this.aggColumn(this.d.aggFlatten(arr, cond), 'concat', cond);
   }
 
   /**
