@@ -281,9 +281,9 @@ export class IngestService {
     for (const p of batch) p.resolve();
     if (this.committedListeners.length) {
       const touched = new Map<string, Set<string>>();
-      const add = (ws: string, pid: string) => {
-        let set = touched.get(ws);
-        if (!set) touched.set(ws, (set = new Set()));
+      const add = (ws: string, pid: string, into = touched) => {
+        let set = into.get(ws);
+        if (!set) into.set(ws, (set = new Set()));
         set.add(pid);
       };
       for (const e of commit.events) add(e.workspaceId, e.profileId);
@@ -291,11 +291,7 @@ export class IngestService {
       for (const t of commit.traits) if (t.entityType === 'profile') add(t.workspaceId, t.entityId);
       // Merged profiles: their events were re-pointed, so per-profile incremental state no longer holds.
       const merged = new Map<string, Set<string>>();
-      for (const m of commit.merges) {
-        const set = merged.get(m.workspaceId) ?? new Set<string>();
-        set.add(m.from).add(m.to);
-        merged.set(m.workspaceId, set);
-      }
+      for (const m of commit.merges) { add(m.workspaceId, m.from, merged); add(m.workspaceId, m.to, merged); }
       for (const l of this.committedListeners) l(touched, merged);
     }
   }

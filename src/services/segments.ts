@@ -125,6 +125,13 @@ export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_00
 
 const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
+/** Add profile ids to a workspace's set in a per-workspace map. */
+function addAll(map: Map<string, Set<string>>, ws: string, pids: Iterable<string>): void {
+  const set = map.get(ws) ?? new Set<string>();
+  for (const p of pids) set.add(p);
+  map.set(ws, set);
+}
+
 function fail(diags: Diagnostic[]): never {
   throw new DefinitionError(diags);
 }
@@ -414,8 +421,6 @@ export class SegmentService {
 
   private typedWork: Promise<number> = Promise.resolve(0);
   private readonly typedStop = new AbortController();
-  /** The last failure of adding typed columns (null after a success). */
-  typedColumnsError: string | null = null;
 
   /**
    * Keep the property and context paths that active definitions of every workspace read in typed
@@ -431,14 +436,7 @@ export class SegmentService {
         const { segments, computed } = await this.definitionsOf(w.id);
         for (const p of propertyPaths(d, { workspaceId: w.id, now: this.clock(), segments, computed })) paths.set(propertyColumn(p), p);
       }
-      try {
-        const added = await this.store.segments.ensureTypedColumns([...paths.values()], { max: this.config.typedColumnsMax, signal: this.typedStop.signal, ...(progress ? { progress } : {}) });
-        this.typedColumnsError = null;
-        return added;
-      } catch (err) {
-        this.typedColumnsError = err instanceof Error ? err.message : String(err);
-        throw err;
-      }
+      return this.store.segments.ensureTypedColumns([...paths.values()], { max: this.config.typedColumnsMax, signal: this.typedStop.signal, ...(progress ? { progress } : {}) });
     };
     this.typedWork = this.typedWork.catch(() => 0).then(run);
     return this.typedWork;
@@ -446,15 +444,9 @@ export class SegmentService {
 
   /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
   touch(touched: Map<string, Set<string>>, merged?: Map<string, Set<string>>): void {
-    for (const [ws, pids] of merged ?? []) {
-      const set = this.pendingInvalid.get(ws) ?? new Set<string>();
-      for (const p of pids) set.add(p);
-      this.pendingInvalid.set(ws, set);
-    }
+    for (const [ws, pids] of merged ?? []) addAll(this.pendingInvalid, ws, pids);
     for (const [ws, pids] of touched) {
-      const set = this.pendingProfiles.get(ws) ?? new Set<string>();
-      for (const p of pids) set.add(p);
-      this.pendingProfiles.set(ws, set);
+      addAll(this.pendingProfiles, ws, pids);
       void this.drainWorkspace(ws).catch(() => undefined);
     }
   }

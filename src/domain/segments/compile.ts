@@ -60,7 +60,7 @@ export interface PropertyPath { root: 'properties' | 'context'; keys: string[] }
 export const TYPED_SUFFIXES = ['s', 'b', 'r'] as const;
 export type TypedSuffix = typeof TYPED_SUFFIXES[number];
 
-/** Base name of a path's typed columns (`<base>_s`, `_n`, `_b`, `_r`): a hash, so any key is a safe name. */
+/** Base name of a path's typed columns (`<base>_s`, `_b`, `_r`): a hash, so any key is a safe name. */
 export function propertyColumn(path: PropertyPath): string {
   return `tp_${md5Hex(`${path.root}\u0001${path.keys.join('\u0001')}`).slice(0, 16)}`;
 }
@@ -80,10 +80,13 @@ function typeable(keys: string[]): boolean {
 
 /** The property and context paths the definitions read row by row: candidates for typed columns. */
 export function propertyPaths(d: Dialect, input: CompileInput): PropertyPath[] {
-  const c = new Compiler(d, { ...input, state: undefined, typedColumns: undefined });
-  for (const s of input.segments) c.conditionSql(s.condition);
-  for (const x of input.computed) c.computedValue(x);
-  return [...c.paths.values()];
+  return [...compileEach(d, { ...input, typedColumns: undefined }).c.paths.values()];
+}
+
+/** Every definition compiled once (no statement assembled): the SQL of each, and the compiler's registries. */
+function compileEach(d: Dialect, input: CompileInput): { c: Compiler; segments: string[]; computed: string[] } {
+  const c = new Compiler(d, { ...input, state: undefined });
+  return { c, segments: input.segments.map((s) => c.conditionSql(s.condition)), computed: input.computed.map((x) => c.computedValue(x)) };
 }
 
 /** A state column: output column of the statement → column name in the state table (stable across compiles). */
@@ -105,7 +108,7 @@ export interface CompiledQuery {
  * (sequences) or per-value counts (most frequent). For each, the state columns it needs.
  */
 export function classifyWorkspace(d: Dialect, input: CompileInput): { segments: Map<string, string[] | null>; computed: Map<string, string[] | null> } {
-  const c = new Compiler(d, { ...input, state: undefined });
+  const { c, segments, computed } = compileEach(d, input);
   const needs = (expr: string): string[] | null => {
     if (/\b(sq|mf)_[0-9]+\./.test(expr)) return null;
     const names = new Set<string>();
@@ -117,8 +120,8 @@ export function classifyWorkspace(d: Dialect, input: CompileInput): { segments: 
     return [...names].sort();
   };
   return {
-    segments: new Map(input.segments.map((s) => [s.key, needs(c.conditionSql(s.condition))])),
-    computed: new Map(input.computed.map((x) => [x.key, needs(c.computedValue(x))])),
+    segments: new Map(input.segments.map((s, i) => [s.key, needs(segments[i] ?? '')])),
+    computed: new Map(input.computed.map((x, i) => [x.key, needs(computed[i] ?? '')])),
   };
 }
 

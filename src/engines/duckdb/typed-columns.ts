@@ -20,7 +20,6 @@ import { inTransaction, type Serial } from './serial.js';
 
 const TYPES: Record<TypedSuffix, string> = { s: 'VARCHAR', b: 'BOOLEAN', r: 'VARCHAR' };
 
-
 interface Entry { base: string; path: PropertyPath; ready: boolean }
 
 export class TypedColumns {
@@ -46,27 +45,22 @@ export class TypedColumns {
     return new Set(this.entries.filter((e) => e.ready).map((e) => e.base));
   }
 
-  /** Every registered path (ready or being back-filled). */
-  list(): Array<{ base: string; path: PropertyPath; ready: boolean }> {
-    return this.entries.map((e) => ({ ...e, path: { root: e.path.root, keys: [...e.path.keys] } }));
-  }
-
   /**
    * Column names and values for rows being inserted, for every registered path (filled from
    * registration on, so a back-fill never misses a row inserted while it runs). `source(root)` is the
    * SQL of the inserted row's JSON column.
    */
   insertColumns(p: Params, source: (root: PropertyPath['root']) => string): { columns: string[]; values: string[] } {
-    const columns: string[] = [];
-    const values: string[] = [];
-    for (const e of this.entries) {
+    const pairs = this.values(this.entries, p, source);
+    return { columns: pairs.map(([c]) => c), values: pairs.map(([, v]) => v) };
+  }
+
+  /** Each typed column of these entries (quoted) with the SQL of its value over the JSON column `source(root)`. */
+  private values(entries: Entry[], p: Params, source: (root: PropertyPath['root']) => string): Array<[string, string]> {
+    return entries.flatMap((e) => {
       const v = propertyColumnValues(duckdbDialect, p, `CAST(${source(e.path.root)} AS VARCHAR)`, e.path.keys);
-      for (const sfx of TYPED_SUFFIXES) {
-        columns.push(quoteIdent(`${e.base}_${sfx}`));
-        values.push(v[sfx]);
-      }
-    }
-    return { columns, values };
+      return TYPED_SUFFIXES.map((sfx): [string, string] => [quoteIdent(`${e.base}_${sfx}`), v[sfx]]);
+    });
   }
 
   /**
@@ -104,11 +98,7 @@ export class TypedColumns {
         return Number(r.getRowObjects()[0]?.['m'] ?? -1);
       });
       const p = new Params(duckdbDialect);
-      const sets: string[] = [];
-      for (const e of pending) {
-        const v = propertyColumnValues(duckdbDialect, p, `CAST(${quoteIdent(e.path.root)} AS VARCHAR)`, e.path.keys);
-        for (const sfx of TYPED_SUFFIXES) sets.push(`${quoteIdent(`${e.base}_${sfx}`)} = ${v[sfx]}`);
-      }
+      const sets = this.values(pending, p, quoteIdent).map(([c, v]) => `${c} = ${v}`);
       // the row-id bounds of a chunk follow the expressions' parameters
       const n = p.list.length;
       const sql = `UPDATE events SET ${sets.join(', ')} WHERE rowid >= ${duckdbDialect.placeholder('lo', n + 1, 'int')} AND rowid < ${duckdbDialect.placeholder('hi', n + 2, 'int')}`;
