@@ -40,6 +40,7 @@ export class Segmenta {
 
   /** Keep segments current as time passes (windows that expire without new events). */
   startBackgroundWork(): void {
+    void this.ingest.ensureStarted().catch(() => undefined); // the identity graph, before the first request needs it
     this.segments.startRefresh(async () => (await this.store.listWorkspaces()).map((w) => w.id));
     void this.segments.ensureTypedColumns().catch(() => undefined); // paths added before a restart, or a back-fill it cut short
     void this.webhooks.kick().catch(() => undefined); // retries pending from before a restart

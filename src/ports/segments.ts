@@ -31,7 +31,13 @@ export interface EvaluationTarget {
   now: number;
   /** Only these profiles were evaluated (incremental); memberships of others are left alone. */
   profileIds?: string[] | undefined;
-  segments: Array<{ key: string; version: number; column: string }>;
+  /**
+   * `stateColumn` (membershipStateColumn): the state-table column that mirrors this segment's
+   * memberships, for segments state can keep. Every apply that writes a segment's memberships writes
+   * that column too where the state table has it, so a fast run reads the current memberships of its
+   * profiles from their state rows.
+   */
+  segments: Array<{ key: string; version: number; column: string; stateColumn?: string | undefined }>;
   computed: Array<{ key: string; column: string; numeric: boolean }>;
   /** Archived segments whose remaining members exit now. */
   archived?: Array<{ key: string; version: number }> | undefined;

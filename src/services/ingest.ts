@@ -113,8 +113,11 @@ export class IngestService {
 
   private ready: Promise<void> | undefined;
 
-  /** Load the in-memory state once, before the first submit. */
-  private ensureStarted(): Promise<void> {
+  /**
+   * Load the in-memory state once, before the first submit (a server calls it at start, so that the
+   * first requests do not wait for the identity graph of a large workspace).
+   */
+  ensureStarted(): Promise<void> {
     this.ready ??= this.start().catch((err: unknown) => {
       this.ready = undefined;
       throw err;

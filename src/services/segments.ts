@@ -9,7 +9,7 @@ import {
 } from '../domain/segments/ast.js';
 import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
 import {
-  classifyWorkspace, compileExplain, compileWorkspace, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
+  classifyWorkspace, compileExplain, compileWorkspace, membershipStateColumn, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
 } from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
@@ -339,13 +339,16 @@ export class SegmentService {
     let { segments, computed } = defs;
     const d = DIALECTS[this.store.segments.dialect];
     const lane = opts.lane === 'fast' ? 'fast' : opts.lane === 'slow' && !opts.all ? 'slow' : null;
+    const cls = classifyWorkspace(d, { workspaceId: ws, now, segments, computed });
+    // segments state can keep mirror their memberships in a state column (read by fast runs)
+    const stateColumns = new Map(segments.filter((s) => cls.segments.get(s.key)).map((s) => [s.key, membershipStateColumn(s.key, s.version)]));
     if (lane) {
-      // kept in state (every column it needs is in the state table) → fast lane; the others → slow
-      const cls = classifyWorkspace(d, { workspaceId: ws, now, segments, computed });
+      // kept in state (every column it needs, and a segment's membership column, is in the state
+      // table) → fast lane; the others → slow
       const columns = opts.stateInfo?.columns ?? new Set<string>();
-      const inLane = (needs: string[] | null | undefined) => (needs?.every((n) => columns.has(n)) ?? false) === (lane === 'fast');
-      segments = segments.filter((s) => inLane(cls.segments.get(s.key)));
-      computed = computed.filter((c) => inLane(cls.computed.get(c.key)));
+      const kept = (needs: string[] | null | undefined, own?: string) => (needs?.every((n) => columns.has(n)) ?? false) && (own === undefined || columns.has(own));
+      segments = segments.filter((s) => kept(cls.segments.get(s.key), stateColumns.get(s.key) ?? '') === (lane === 'fast'));
+      computed = computed.filter((c) => kept(cls.computed.get(c.key)) === (lane === 'fast'));
     }
     const info = opts.stateInfo;
     const state: CompileInput['state'] = opts.lane === 'fast' && info ? { mode: 'read', table: info.table, minHwm: info.minHwm, defaultHwm: info.builtSeq }
@@ -353,7 +356,7 @@ export class SegmentService {
     // Segments referenced by the evaluated ones are inlined from the full list.
     const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
     const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns() });
-    return { q, segments, computed, archived: opts.profileIds ? [] : defs.archived };
+    return { q, segments, computed, stateColumns, archived: opts.profileIds ? [] : defs.archived };
   }
 
   /**
@@ -364,7 +367,7 @@ export class SegmentService {
     const now = opts.now ?? this.clock();
     const started = performance.now();
     const mode = opts.profileIds ? 'incremental' : 'full';
-    const { q, segments, computed, archived } = await this.plan(ws, now, opts);
+    const { q, segments, computed, stateColumns, archived } = await this.plan(ws, now, opts);
     const runs = (o: EvaluationOutcome | undefined, error: string | null): RunRecord[] => [
       ...segments.map((s) => {
         const r = o?.segments.find((x) => x.key === s.key);
@@ -383,7 +386,7 @@ export class SegmentService {
     try {
       outcome = await this.store.segments.evaluate(q, {
         workspaceId: ws, now, profileIds: opts.profileIds,
-        segments: q.segmentColumns.map((c) => ({ key: c.key, column: c.column, version: segments.find((s) => s.key === c.key)?.version ?? 0 })),
+        segments: q.segmentColumns.map((c) => ({ key: c.key, column: c.column, version: segments.find((s) => s.key === c.key)?.version ?? 0, stateColumn: stateColumns.get(c.key) })),
         computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_KINDS.has(c.kind) })),
         archived,
         lane: opts.lane ?? 'full',

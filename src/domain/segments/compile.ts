@@ -66,6 +66,15 @@ export function propertyColumn(path: PropertyPath): string {
 }
 
 /**
+ * The state-table column that holds a segment version's current membership (one boolean per profile
+ * and state-keepable segment). The fast lane reads a profile's memberships from it instead of scanning
+ * every membership row; per version, so that an edited definition never reads its predecessor's bits.
+ */
+export function membershipStateColumn(key: string, version: number): string {
+  return `m_${md5Hex(`${key}\u0001${version}`).slice(0, 16)}`;
+}
+
+/**
  * What each typed column holds, as SQL over a JSON text `doc` (the engine fills the columns with these
  * at ingest and when back-filling): exactly the values the compiler's JSON accessors read.
  */
