@@ -8,7 +8,7 @@ import { runSegmentBench } from './segments.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
-  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only'), slowIntervalMs: flag('slow-interval') }),
+  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only'), slowIntervalMs: flag('slow-interval'), slowPauseRatio: flag('slow-pause-ratio') }),
 };
 
 function text(name: string): string | undefined {

@@ -115,13 +115,20 @@ export interface SegmentsConfig {
    */
   slowIntervalMs: number;
   /**
+   * Slow lane: after a history run, pause at least this many times its duration before the next
+   * (the lane then takes at most 1 / (1 + ratio) of the time its runs need). History runs of a large
+   * workspace scan every event and compete with the fast lane for the cores (DuckDB has no query
+   * priorities); on a small one they take milliseconds and so do the pauses. 0: no such pause.
+   */
+  slowPauseRatio: number;
+  /**
    * Typed property columns: at most this many property / context paths that definitions read are kept
    * typed beside the JSON (added and back-filled in the background). 0: never (read the JSON).
    */
   typedColumnsMax: number;
 }
 
-export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0, typedColumnsMax: 64 };
+export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0, slowPauseRatio: 1, typedColumnsMax: 64 };
 
 const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
@@ -154,6 +161,8 @@ export class SegmentService {
   private readonly pendingSlow = new Map<string, Map<string, 'slow' | 'all'>>();
   private readonly runningSlow = new Map<string, Promise<unknown>>();
   private readonly lastSlowEnd = new Map<string, number>();
+  /** How long the last history run of a workspace took (the pause after it scales with it). */
+  private readonly lastSlowMs = new Map<string, number>();
   /** Merged profiles whose state must be invalidated before their next run. */
   private readonly pendingInvalid = new Map<string, Set<string>>();
   /** Workspaces whose state table was built by a full run of this process (until then: no fast lane). */
@@ -545,7 +554,7 @@ export class SegmentService {
           }
           // (the first history run of a workspace also waits one interval: it batches what comes meanwhile)
           if (!this.lastSlowEnd.has(ws)) this.lastSlowEnd.set(ws, performance.now());
-          const wait = (this.lastSlowEnd.get(ws) ?? 0) + this.config.slowIntervalMs - performance.now();
+          const wait = (this.lastSlowEnd.get(ws) ?? 0) + Math.max(this.config.slowIntervalMs, this.config.slowPauseRatio * (this.lastSlowMs.get(ws) ?? 0)) - performance.now();
           if (wait > 0) {
             await new Promise((r) => setTimeout(r, wait));
             continue; // more profiles may have come meanwhile: take them in the same run
@@ -554,11 +563,13 @@ export class SegmentService {
           const all = [...batch].filter(([, k]) => k === 'all').map(([p]) => p);
           const some = [...batch].filter(([, k]) => k === 'slow').map(([p]) => p);
           const info = some.length ? await this.store.segments.stateInfo(ws, []) : null;
+          const started = performance.now();
           try {
             if (all.length) await this.compute(ws, { profileIds: all, lane: 'slow', all: true });
             if (some.length) await this.compute(ws, { profileIds: some, lane: 'slow', stateInfo: info ?? undefined });
           } finally {
             this.lastSlowEnd.set(ws, performance.now());
+            this.lastSlowMs.set(ws, performance.now() - started);
           }
         }
       } finally {
