@@ -168,6 +168,8 @@ export class SegmentService {
   /** Workspaces whose state table was built by a full run of this process (until then: no fast lane). */
   private readonly stateReady = new Set<string>();
   private readonly pendingFull = new Set<string>();
+  /** Workspaces whose waiting full run a history run has gone before (the next turn is the full run's). */
+  private readonly fullPassed = new Set<string>();
   /** When the last full run of a workspace ended and how long it took (the refresh adapts to it). */
   private readonly lastFull = new Map<string, { endedAt: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
@@ -545,8 +547,14 @@ export class SegmentService {
       try {
         while (this.hasSlowWork(ws)) {
           const batch = this.pendingSlow.get(ws);
-          if (!batch) {
+          // A waiting full run goes before the touched profiles' history runs once one has passed it, and
+          // at once while this process has no state yet (no fast lane before it). Under steady ingest a
+          // new batch is always waiting when a history run ends: batches first starved the full run,
+          // so after a restart the fast lane never started and expiring windows never expired.
+          const fullFirst = this.pendingFull.has(ws) && (!this.stateReady.has(ws) || this.fullPassed.has(ws));
+          if (!batch || fullFirst) {
             const t0 = performance.now();
+            this.fullPassed.delete(ws);
             this.pendingFull.delete(ws);
             await this.compute(ws);
             this.lastFull.set(ws, { endedAt: this.clock(), ms: performance.now() - t0 });
@@ -560,6 +568,7 @@ export class SegmentService {
             continue; // more profiles may have come meanwhile: take them in the same run
           }
           this.pendingSlow.delete(ws);
+          if (this.pendingFull.has(ws)) this.fullPassed.add(ws);
           const all = [...batch].filter(([, k]) => k === 'all').map(([p]) => p);
           const some = [...batch].filter(([, k]) => k === 'slow').map(([p]) => p);
           const info = some.length ? await this.store.segments.stateInfo(ws, []) : null;

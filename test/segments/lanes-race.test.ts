@@ -4,7 +4,8 @@
  * that window took the empty entry as its batch and finished without awaiting anything, so the
  * profiles the fast run added afterwards were never evaluated for the slow definitions, and the
  * settled job stayed registered (later calls chained on it in an endless loop of microtasks).
- * Evaluations are slowed down here so that the window is certain. (With the bug this test hangs: the
+ * Evaluations are slowed down here so that the window is certain. The second test: a waiting full
+ * run must come under a steady stream of history runs (it was starved: batches always went first). (With the bug this test hangs: the
  * microtask loop starves every timer, its own time limit too.)
  */
 import { test } from 'node:test';
@@ -44,6 +45,49 @@ test('a slow run ending while a fast run is under way loses none of its hand-ove
     assert.equal(buyers.size, 3, 'seed, a and b bought');
     assert.deepEqual([...recent].sort(), [...buyers].sort(), 'every buyer ordered within 30 days: the slow lane evaluated them all');
   } finally {
+    await sg.close();
+  }
+});
+
+test('a waiting full run is not starved by a steady stream of history runs', { timeout: 60_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { slowPauseRatio: 0 } });
+  let producing = true;
+  try {
+    const { workspace: ws } = await sg.workspaces.create('t');
+    const order = (userId: string, i: number) => ({ type: 'track', userId, event: 'Order Completed', messageId: `${userId}-${i}`, properties: { revenue: 10 } });
+    await sg.ingest.submit(ws, [order('seed', 0)], { source: 'api', mode: 'atomic' });
+    await sg.segments.create(ws, { key: 'buyers', condition: { type: 'event', event: 'Order Completed' } });
+    await sg.segments.create(ws, { key: 'recent', condition: { type: 'event', event: 'Order Completed', window: { type: 'last', amount: 30, unit: 'days' } } });
+    await sg.segments.idle();
+    // history runs take 100 ms and a commit lands every 10 ms: a batch is always waiting when one ends
+    const store = sg.store.segments;
+    const evaluate = store.evaluate.bind(store);
+    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+      if (t.lane === 'slow') await sleep(100);
+      return evaluate(q, t);
+    };
+    let i = 0;
+    const producer = (async () => {
+      while (producing) {
+        await sg.ingest.submit(ws, [order(`u${i % 7}`, ++i)], { source: 'api', mode: 'atomic' });
+        await sleep(10);
+      }
+    })();
+    await sleep(300);
+    const fullBefore = sg.segments.metrics.fullRuns;
+    const slowBefore = sg.segments.metrics.slowRuns;
+    (sg.segments as unknown as { pendingFull: Set<string> }).pendingFull.add(ws); // as the refresh timer does
+    const deadline = performance.now() + 3000;
+    while (sg.segments.metrics.fullRuns === fullBefore && performance.now() < deadline) await sleep(20);
+    producing = false;
+    await producer;
+    assert.ok(sg.segments.metrics.slowRuns > slowBefore, 'history runs went on meanwhile');
+    assert.ok(sg.segments.metrics.fullRuns > fullBefore, 'the full run came within 3 s (one history run passed it at most)');
+    await sg.ingest.drain();
+    await sg.segments.idle();
+  } finally {
+    producing = false;
+    await sg.segments.idle();
     await sg.close();
   }
 });
