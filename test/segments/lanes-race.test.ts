@@ -4,9 +4,11 @@
  * that window took the empty entry as its batch and finished without awaiting anything, so the
  * profiles the fast run added afterwards were never evaluated for the slow definitions, and the
  * settled job stayed registered (later calls chained on it in an endless loop of microtasks).
- * Evaluations are slowed down here so that the window is certain. The second test: a waiting full
- * run must come under a steady stream of history runs (it was starved: batches always went first). (With the bug this test hangs: the
+ * Evaluations are slowed down here so that the window is certain. (With the bug this test hangs: the
  * microtask loop starves every timer, its own time limit too.)
+ *
+ * The second test: a waiting full run must come under a steady stream of history runs (it was
+ * starved: batches always went first).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
