@@ -2,6 +2,7 @@
  * The composition root: opens the engine named by the configuration, migrates it, and wires the
  * services. HTTP, CLI and tests build a `Segmenta` and use its services; nothing else constructs engines.
  */
+import { BehaviouralService } from '../services/behavioural.js';
 import { DuckDBEngine } from '../engines/duckdb/duckdb-engine.js';
 import type { StoragePort } from '../ports/storage.js';
 import { DEFAULT_INGEST_CONFIG, IngestService, type IngestConfig } from '../services/ingest.js';
@@ -25,6 +26,7 @@ export class Segmenta {
   readonly profiles: ProfileService;
   readonly segments: SegmentService;
   readonly webhooks: WebhookService;
+  readonly behavioural: BehaviouralService;
 
   private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig, webhooksConfig: WebhooksConfig) {
     this.workspaces = new WorkspaceService(store);
@@ -34,6 +36,7 @@ export class Segmenta {
     // Every durable commit re-evaluates the profiles it touched (all segments, one statement).
     this.ingest.onCommitted((touched, merged) => this.segments.touch(touched, merged));
     this.webhooks = new WebhookService(store, webhooksConfig);
+    this.behavioural = new BehaviouralService(store, this.segments);
     // Entries and exits go out to webhook subscribers as soon as they are recorded.
     this.segments.onChanges(() => void this.webhooks.kick().catch(() => undefined));
   }

@@ -107,6 +107,25 @@ export interface TraitValue {
   messageId: string;
 }
 
+/** One trait value a model writes for a profile (value: JSON text). */
+export interface ModelTraitRow { profileId: string; key: string; value: string }
+
+/** A model run in the registry (behavioural models; statistical models later). */
+export interface ModelRunRecord {
+  workspaceId: string;
+  model: string;
+  runId: string;
+  /** The time the run describes (features as of then). */
+  asOf: number;
+  config: unknown;
+  summary: unknown;
+  /** Profiles the run wrote traits for. */
+  profiles: number;
+  startedAt: number;
+  durationMs: number;
+  error: string | null;
+}
+
 export interface StoredEvent {
   messageId: string;
   type: string;
@@ -186,6 +205,24 @@ export interface StoragePort {
   workspaceStats(workspaceId: string): Promise<WorkspaceStats>;
   /** Events per type and name in a workspace, with revenue sums and distinct profiles. */
   eventTotals(workspaceId: string): Promise<EventTotal[]>;
+
+  /**
+   * Model outputs: in one transaction, remove every profile trait the source (`model:<id>`) wrote
+   * before and store these (the run's message id on each). Readers see the old or the new set, never a mix.
+   */
+  replaceModelTraits(workspaceId: string, source: string, rows: ModelTraitRow[], at: number, messageId: string): Promise<void>;
+  /** Current values of one trait as written by a source (the previous run's groups): profile → JSON text. */
+  traitValuesBySource(workspaceId: string, source: string, key: string): Promise<Map<string, string>>;
+  /** Current values (JSON text) of these profile traits for every profile that has one. */
+  latestTraitValues(workspaceId: string, keys: string[]): Promise<Array<{ profileId: string; key: string; value: string }>>;
+  /**
+   * Per profile, how many of an event (up to `asOf`) fell on weekdays / weekends and in each part of the
+   * day (UTC; TIMING_BUCKETS and DAY_PARTS of the behavioural library).
+   */
+  eventTiming(workspaceId: string, event: string, asOf: number): Promise<Array<{ profileId: string; counts: Record<string, number> }>>;
+  insertModelRun(r: ModelRunRecord): Promise<void>;
+  /** Runs of a workspace (of one model when given), newest first. */
+  modelRuns(workspaceId: string, model: string | undefined, limit: number): Promise<ModelRunRecord[]>;
 
   /** Re-sort stored events by workspace, profile and time so per-profile scans read few blocks. */
   compact(): Promise<void>;

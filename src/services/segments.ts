@@ -5,7 +5,7 @@
  */
 import { InputError } from '../domain/errors.js';
 import {
-  ComputedTraitSchema, ConditionSchema, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
+  ComputedTraitSchema, ConditionSchema, NUMERIC_COMPUTED_KINDS, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
 } from '../domain/segments/ast.js';
 import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
 import {
@@ -130,7 +130,6 @@ export interface SegmentsConfig {
 
 export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0, slowPauseRatio: 1, typedColumnsMax: 64 };
 
-const NUMERIC_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
 /** Add profile ids to a workspace's set in a per-workspace map. */
 function addAll(map: Map<string, Set<string>>, ws: string, pids: Iterable<string>): void {
@@ -398,7 +397,7 @@ export class SegmentService {
       outcome = await this.store.segments.evaluate(q, {
         workspaceId: ws, now, profileIds: opts.profileIds,
         segments: q.segmentColumns.map((c) => ({ key: c.key, column: c.column, version: segments.find((s) => s.key === c.key)?.version ?? 0, stateColumn: stateColumns.get(c.key) })),
-        computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_KINDS.has(c.kind) })),
+        computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_COMPUTED_KINDS.has(c.kind) })),
         archived,
         lane: opts.lane ?? 'full',
         state: q.stateColumns ? { mode: opts.lane === 'fast' ? 'update' : 'build', columns: q.stateColumns } : undefined,

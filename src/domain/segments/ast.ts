@@ -179,6 +179,8 @@ export interface SegmentDefinition {
 /** Computed traits: one value per profile from its events. */
 export const COMPUTED_KINDS = ['count', 'sum', 'avg', 'min', 'max', 'most_frequent', 'first', 'last', 'unique_list', 'unique_count', 'days_since_last', 'days_since_first'] as const;
 export type ComputedKind = (typeof COMPUTED_KINDS)[number];
+/** Kinds whose value is a number (the others are JSON values: first, last, most frequent, unique list). */
+export const NUMERIC_COMPUTED_KINDS: ReadonlySet<ComputedKind> = new Set(['count', 'sum', 'avg', 'min', 'max', 'unique_count', 'days_since_last', 'days_since_first']);
 
 export interface ComputedTraitDefinition extends EventSelector {
   key: string;

@@ -27,6 +27,8 @@ import type {
   IdentityRecord,
   IngestCommit,
   MergeRecord,
+  ModelRunRecord,
+  ModelTraitRow,
   PreparedEvent,
   StoragePort,
   StoredEvent,
@@ -40,6 +42,7 @@ import { Params } from '../../domain/sql/dialect.js';
 import { duckdbDialect } from '../../domain/sql/dialects.js';
 import { toDuckParams } from './params.js';
 import { TypedColumns } from './typed-columns.js';
+import { DAY_PARTS, TIMING_BUCKETS } from '../../domain/behavioural/model.js';
 
 type Row = Record<string, unknown>;
 
@@ -420,6 +423,65 @@ export class DuckDBEngine implements StoragePort {
       cur = String(next);
     }
     return cur;
+  }
+
+  async replaceModelTraits(workspaceId: string, source: string, rows: ModelTraitRow[], at: number, messageId: string): Promise<void> {
+    const CHUNK = 250_000;
+    await this.writeLock.run(() => inTransaction(this.writer, async () => {
+      await this.writer.run(`DELETE FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND source = $2`, [workspaceId, source]);
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        await this.insertNdjson('trait_updates', TRAIT_COLUMNS, rows.slice(i, i + CHUNK).map((r) => JSON.stringify({
+          workspace_id: workspaceId, entity_type: 'profile', entity_id: r.profileId, key: r.key, value: r.value,
+          source, message_id: messageId, updated_at: ms(at),
+        })));
+      }
+    }));
+  }
+
+  async traitValuesBySource(workspaceId: string, source: string, key: string): Promise<Map<string, string>> {
+    const rows = await this.all(
+      `SELECT entity_id, CAST(value AS VARCHAR) AS value FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND source = $2 AND key = $3`,
+      [workspaceId, source, key]);
+    return new Map(rows.map((r) => [String(r['entity_id']), String(r['value'])]));
+  }
+
+  async latestTraitValues(workspaceId: string, keys: string[]): Promise<Array<{ profileId: string; key: string; value: string }>> {
+    if (keys.length === 0) return [];
+    const rows = await this.all(
+      `SELECT entity_id, key, CAST(arg_max(value, updated_at) AS VARCHAR) AS value FROM trait_updates
+       WHERE workspace_id = $1 AND entity_type = 'profile' AND list_contains($2, key) GROUP BY entity_id, key`,
+      [workspaceId, listValue(keys)]);
+    return rows.filter((r) => r['value'] !== null).map((r) => ({ profileId: String(r['entity_id']), key: String(r['key']), value: String(r['value']) }));
+  }
+
+  async eventTiming(workspaceId: string, event: string, asOf: number): Promise<Array<{ profileId: string; counts: Record<string, number> }>> {
+    const part = (name: keyof typeof DAY_PARTS) => `count(*) FILTER (WHERE hour(timestamp AT TIME ZONE 'UTC') BETWEEN ${DAY_PARTS[name][0]} AND ${DAY_PARTS[name][1]}) AS ${name}`;
+    const rows = await this.all(
+      `SELECT profile_id,
+              count(*) FILTER (WHERE isodow(timestamp AT TIME ZONE 'UTC') <= 5) AS weekday,
+              count(*) FILTER (WHERE isodow(timestamp AT TIME ZONE 'UTC') >= 6) AS weekend,
+              ${part('night')}, ${part('morning')}, ${part('afternoon')}, ${part('evening')}
+       FROM events WHERE workspace_id = $1 AND type = 'track' AND event = $2 AND timestamp <= $3 GROUP BY profile_id`,
+      [workspaceId, event, ts(asOf)]);
+    return rows.map((r) => ({ profileId: String(r['profile_id']), counts: Object.fromEntries(TIMING_BUCKETS.map((b) => [b, toNum(r[b])])) }));
+  }
+
+  async insertModelRun(r: ModelRunRecord): Promise<void> {
+    await this.writeLock.run(() => this.writer.run(
+      'INSERT INTO model_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+      [r.workspaceId, r.model, r.runId, ts(r.asOf), JSON.stringify(r.config), r.summary === null ? null : JSON.stringify(r.summary), r.profiles, ts(r.startedAt), Math.round(r.durationMs), r.error]));
+  }
+
+  async modelRuns(workspaceId: string, model: string | undefined, limit: number): Promise<ModelRunRecord[]> {
+    const rows = await this.all(
+      `SELECT model, run_id, as_of, CAST(config AS VARCHAR) AS config, CAST(summary AS VARCHAR) AS summary, profiles, started_at, duration_ms, error
+       FROM model_runs WHERE workspace_id = $1${model === undefined ? '' : ' AND model = $3'} ORDER BY started_at DESC, run_id DESC LIMIT $2`,
+      model === undefined ? [workspaceId, limit] : [workspaceId, limit, model]);
+    return rows.map((r) => ({
+      workspaceId, model: String(r['model']), runId: String(r['run_id']), asOf: toMs(r['as_of']), config: parseJson(r['config']),
+      summary: r['summary'] === null ? null : parseJson(r['summary']), profiles: toNum(r['profiles']), startedAt: toMs(r['started_at']),
+      durationMs: toNum(r['duration_ms']), error: r['error'] === null ? null : String(r['error']),
+    }));
   }
 
   async identityDrops(workspaceId: string, limit: number): Promise<IdentityDrop[]> {

@@ -262,4 +262,25 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 6,
+    name: 'model runs (behavioural models and, later, statistical models: registry of fits and their summaries)',
+    statements: [
+      // One row per run of a model: its configuration, the time it describes (as_of), what it found
+      // (summary: counts per group, score distributions, movement since the previous run) and its error.
+      `CREATE TABLE model_runs (
+         workspace_id VARCHAR NOT NULL,
+         model VARCHAR NOT NULL,
+         run_id VARCHAR NOT NULL,
+         as_of TIMESTAMPTZ NOT NULL,
+         config JSON NOT NULL,
+         summary JSON,
+         profiles BIGINT NOT NULL,
+         started_at TIMESTAMPTZ NOT NULL,
+         duration_ms BIGINT NOT NULL,
+         error VARCHAR,
+         PRIMARY KEY (workspace_id, run_id)
+       )`,
+    ],
+  },
 ];

@@ -1,0 +1,49 @@
+/**
+ * Rank scores for behavioural models: the 1..k score of a value among all scored values.
+ *
+ * A score says what share of the others a customer beats: score = 1 + floor(k · below / n), where
+ * `below` counts the values strictly worse. Ties always share a score (two customers with the same
+ * number of orders never land in different quintiles, as they do with rank-and-cut methods that break
+ * ties by row order), the result does not depend on the input order, and a score of 5 of 5 reads as
+ * "better than at least 80 % of the scored customers". The price of tie-consistency: with many equal
+ * values (most customers bought once) a score can stay empty; docs/behavioural.md shows it.
+ */
+
+export type Orientation = 'higher_is_better' | 'lower_is_better';
+
+/** Scores 1..k for each value (same order as the input); NaN values are not allowed. */
+export function rankScores(values: ArrayLike<number>, k: number, orientation: Orientation): Uint8Array {
+  if (!Number.isInteger(k) || k < 2 || k > 10) throw new RangeError(`a score scale needs 2 to 10 levels, got ${k}`);
+  const n = values.length;
+  const out = new Uint8Array(n);
+  if (n === 0) return out;
+  const sign = orientation === 'higher_is_better' ? 1 : -1;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (Number.isNaN(v)) throw new RangeError(`value ${i} is not a number`);
+    order[i] = i;
+  }
+  // Ascending in "goodness": the first of a run of equal values has exactly `pos` worse values before it.
+  order.sort((a, b) => sign * ((values[a] as number) - (values[b] as number)));
+  let pos = 0;
+  while (pos < n) {
+    const v = values[order[pos] as number] as number;
+    let end = pos + 1;
+    while (end < n && values[order[end] as number] === v) end++;
+    const score = 1 + Math.floor((k * pos) / n);
+    for (let j = pos; j < end; j++) out[order[j] as number] = score;
+    pos = end;
+  }
+  return out;
+}
+
+/** How many values got each score: index s − 1 holds the count of score s. */
+export function scoreCounts(scores: ArrayLike<number>, k: number): number[] {
+  const counts = new Array<number>(k).fill(0);
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i] as number;
+    counts[s - 1] = (counts[s - 1] ?? 0) + 1;
+  }
+  return counts;
+}
