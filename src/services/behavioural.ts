@@ -151,7 +151,9 @@ export class BehaviouralService {
         summary['movement'] = { sinceRun: previous.runId, sinceAsOf: new Date(previous.asOf).toISOString(), matrix: transitions(before, after) };
       }
       progress({ phase: 'segments' });
-      const ready = readySegments(m, m.groups(config));
+      const ready = [...readySegments(m, m.groups(config)), ...(m.extraSegments?.(config) ?? [])];
+      const stray = ready.find((s) => !s.key.startsWith(`${m.id}_`));
+      if (stray) throw new Error(`model ${m.id}: ready segment key '${stray.key}' must start with '${m.id}_'`);
       const existing = new Set((await this.segments.list(ws, { includeArchived: true })).map((s) => s.key));
       const missing = ready.filter((s) => !existing.has(s.key));
       // Creating computes once; otherwise the traits changed under existing segments: recompute.

@@ -9,4 +9,4 @@ export function behaviouralModel(id: string): BehaviouralModel | undefined {
   return BEHAVIOURAL_MODELS.find((m) => m.id === id);
 }
 
-export { groupSegmentKey, readySegments, transitions, NONE, type BehaviouralModel, type Classification, type Features } from './model.js';
+export { groupSegmentKey, readySegments, transitions, NONE, type BehaviouralModel, type Classification, type Features, type ReadySegment } from './model.js';

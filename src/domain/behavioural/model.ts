@@ -56,7 +56,14 @@ export interface BehaviouralModel<C = unknown> {
   /** Where each run keeps the group of the run before it (movement per profile). */
   previousTrait: string;
   groups(config: C): string[];
+  /**
+   * Further ready segments beside the one per group (e.g. micro-segments written in the segment
+   * language, or segments over other output traits). Keys must start with `<model id>_`.
+   */
+  extraSegments?(config: C): ReadySegment[];
 }
+
+export interface ReadySegment { key: string; name: string; description: string; condition: Condition }
 
 /** Segment key of a model's group: `<model>_<group in snake case>`, e.g. rfm_cant_lose. */
 export function groupSegmentKey(modelId: string, group: string): string {
@@ -65,7 +72,7 @@ export function groupSegmentKey(modelId: string, group: string): string {
 }
 
 /** The ready segments of a model: one per group, a trait condition on its group trait. */
-export function readySegments(model: Pick<BehaviouralModel, 'id' | 'name' | 'groupTrait'>, groups: string[]): Array<{ key: string; name: string; description: string; condition: Condition }> {
+export function readySegments(model: Pick<BehaviouralModel, 'id' | 'name' | 'groupTrait'>, groups: string[]): ReadySegment[] {
   return groups.map((g) => ({
     key: groupSegmentKey(model.id, g),
     name: `${model.name}: ${g}`,
