@@ -5,9 +5,11 @@
 import { cpus, totalmem } from 'node:os';
 import { runIngestBench } from './ingest.js';
 import { runSegmentBench } from './segments.js';
+import { runBehaviouralBench } from './behavioural.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
+  behavioural: () => runBehaviouralBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir') }),
   segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only'), slowIntervalMs: flag('slow-interval'), slowPauseRatio: flag('slow-pause-ratio') }),
 };
 

@@ -107,8 +107,8 @@ export interface TraitValue {
   messageId: string;
 }
 
-/** One trait value a model writes for a profile (value: JSON text). */
-export interface ModelTraitRow { profileId: string; key: string; value: string }
+/** The traits one model run gives one profile. */
+export interface ModelTraitRow { profileId: string; traits: Record<string, string | number> }
 
 /** A model run in the registry (behavioural models; statistical models later). */
 export interface ModelRunRecord {
@@ -207,13 +207,14 @@ export interface StoragePort {
   eventTotals(workspaceId: string): Promise<EventTotal[]>;
 
   /**
-   * Model outputs: in one transaction, remove every profile trait the source (`model:<id>`) wrote
-   * before and store these (the run's message id on each). Readers see the old or the new set, never a mix.
+   * Model outputs: in one transaction, replace every profile's traits from this model (one row per
+   * profile). Reads see them as traits with source `model:<model>` and message id `runId`; readers see
+   * the old or the new set, never a mix.
    */
-  replaceModelTraits(workspaceId: string, source: string, rows: ModelTraitRow[], at: number, messageId: string): Promise<void>;
-  /** Current values of one trait as written by a source (the previous run's groups): profile → JSON text. */
-  traitValuesBySource(workspaceId: string, source: string, key: string): Promise<Map<string, string>>;
-  /** Current values (JSON text) of these profile traits for every profile that has one. */
+  replaceModelTraits(workspaceId: string, model: string, rows: ModelTraitRow[], at: number, runId: string): Promise<void>;
+  /** Current values of one output trait of a model (the previous run's groups): profile → JSON text. */
+  modelTraitValues(workspaceId: string, model: string, key: string): Promise<Map<string, string>>;
+  /** Current values (JSON text) of these profile traits for every profile that has one (model outputs included). */
   latestTraitValues(workspaceId: string, keys: string[]): Promise<Array<{ profileId: string; key: string; value: string }>>;
   /**
    * Per profile, how many of an event (up to `asOf`) fell on weekdays / weekends and in each part of the

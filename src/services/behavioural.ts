@@ -13,6 +13,7 @@ import { compileWorkspace } from '../domain/segments/compile.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
 import type { ModelRunRecord, ModelTraitRow, StoragePort } from '../ports/storage.js';
 import type { SegmentService } from './segments.js';
+import { ipCountry } from './geoip.js';
 
 export type ModelPhase = 'features' | 'classify' | 'write' | 'segments' | 'done';
 export interface ModelProgress { phase: ModelPhase; detail?: string }
@@ -64,109 +65,209 @@ export class BehaviouralService {
 
   /** The model's features for every active profile, as of a time. */
   private async features(ws: string, m: BehaviouralModel, config: unknown, asOf: number): Promise<Features> {
-    const defs = m.features(config, asOf);
+    const [f] = await this.featuresOf(ws, [{ m, config }], asOf);
+    if (!f) throw new Error('no features');
+    return f;
+  }
+
+  /**
+   * Features of several models from ONE statement of the segment compiler: all their computed traits in
+   * one shared scan of the events (keys prefixed per model), then one read of the input traits and one
+   * timing scan per distinct event. Running the models one by one scanned the events once per model.
+   */
+  private async featuresOf(ws: string, parts: Array<{ m: BehaviouralModel; config: unknown }>, asOf: number): Promise<Features[]> {
+    const seen = await this.discover(ws, parts, asOf);
+    const prefixed = parts.flatMap(({ m, config }, i) => m.features(config, asOf, seen[i]).map((d) => ({ ...d, key: `m${i}__${d.key}` })));
     const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
-      workspaceId: ws, now: asOf, segments: [], computed: defs, typedColumns: this.store.segments.typedColumns(),
+      workspaceId: ws, now: asOf, segments: [], computed: prefixed, typedColumns: this.store.segments.typedColumns(),
     });
     const rows = await this.store.segments.query(q);
     const n = rows.length;
     const profileIds = rows.map((r) => String(r['pid']));
-    const columns: Record<string, Float64Array> = {};
-    const text: Record<string, Array<string | null>> = {};
+    const out: Features[] = parts.map(() => ({ profileIds, columns: {}, text: {} }));
     for (const c of q.computedColumns) {
-      if (NUMERIC_COMPUTED_KINDS.has(c.kind)) columns[c.key] = Float64Array.from(rows, (r) => numeric(r[c.column]));
-      else text[c.key] = rows.map((r) => textOf(r[c.column]));
+      const [, i, key] = /^m(\d+)__(.*)$/.exec(c.key) ?? [];
+      const f = out[Number(i)];
+      if (!f || key === undefined) throw new Error(`feature column ${c.key} of no model`);
+      if (NUMERIC_COMPUTED_KINDS.has(c.kind)) f.columns[key] = Float64Array.from(rows, (r) => numeric(r[c.column]));
+      else f.text[key] = rows.map((r) => textOf(r[c.column]));
     }
+    parts.forEach(({ m, config }, i) => {
+      const f = out[i] as Features;
+      for (const key of m.geoip?.(config) ?? []) f.text[`geoip:${key}`] = (f.text[key] ?? []).map((ip) => ipCountry(ip));
+    });
     const index = new Map(profileIds.map((p, i) => [p, i]));
-    const traitKeys = m.traitInputs?.(config) ?? [];
+    const traitKeys = [...new Set(parts.flatMap(({ m, config }) => m.traitInputs?.(config) ?? []))];
+    const traitNum = new Map<string, Float64Array>();
+    const traitText = new Map<string, Array<string | null>>();
     for (const k of traitKeys) {
-      columns[`trait:${k}`] = new Float64Array(n).fill(NaN);
-      text[`trait:${k}`] = new Array<string | null>(n).fill(null);
+      traitNum.set(k, new Float64Array(n).fill(NaN));
+      traitText.set(k, new Array<string | null>(n).fill(null));
     }
     for (const t of await this.store.latestTraitValues(ws, traitKeys)) {
       const i = index.get(t.profileId);
       if (i === undefined) continue; // merged away
       const v = textOf(t.value);
-      (text[`trait:${t.key}`] as Array<string | null>)[i] = v;
-      (columns[`trait:${t.key}`] as Float64Array)[i] = v === null || v.trim() === '' ? NaN : numeric(v);
+      (traitText.get(t.key) as Array<string | null>)[i] = v;
+      (traitNum.get(t.key) as Float64Array)[i] = v === null || v.trim() === '' ? NaN : numeric(v);
     }
-    const timing = m.timing?.(config);
-    if (timing) {
-      for (const b of TIMING_BUCKETS) columns[`timing:${b}`] = new Float64Array(n);
-      for (const r of await this.store.eventTiming(ws, timing.event, asOf)) {
+    const timings = new Map<string, Record<string, Float64Array>>();
+    for (const ev of new Set(parts.map(({ m, config }) => m.timing?.(config)?.event).filter((e): e is string => e !== undefined))) {
+      const cols: Record<string, Float64Array> = Object.fromEntries(TIMING_BUCKETS.map((b) => [b, new Float64Array(n)]));
+      for (const r of await this.store.eventTiming(ws, ev, asOf)) {
         const i = index.get(r.profileId);
         if (i === undefined) continue;
-        for (const b of TIMING_BUCKETS) (columns[`timing:${b}`] as Float64Array)[i] = r.counts[b] ?? 0;
+        for (const b of TIMING_BUCKETS) (cols[b] as Float64Array)[i] = r.counts[b] ?? 0;
       }
+      timings.set(ev, cols);
     }
-    return { profileIds, columns, text };
+    parts.forEach(({ m, config }, i) => {
+      const f = out[i] as Features;
+      for (const k of m.traitInputs?.(config) ?? []) {
+        f.columns[`trait:${k}`] = traitNum.get(k) as Float64Array;
+        f.text[`trait:${k}`] = traitText.get(k) as Array<string | null>;
+      }
+      const ev = m.timing?.(config)?.event;
+      if (ev !== undefined) for (const [b, col] of Object.entries(timings.get(ev) ?? {})) f.columns[`timing:${b}`] = col;
+    });
+    return out;
+  }
+
+  /** Each model's discovered values (BehaviouralModel.discover), from one statement for all models. */
+  private async discover(ws: string, parts: Array<{ m: BehaviouralModel; config: unknown }>, asOf: number): Promise<Array<string[] | undefined>> {
+    const out = parts.map((): string[] | undefined => undefined);
+    const defs = parts.flatMap(({ m, config }, i) => {
+      const d = m.discover?.(config);
+      return d ? [{ ...d, key: `m${i}__${d.key}` }] : [];
+    });
+    if (!defs.length) return out;
+    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: asOf, segments: [], computed: defs, typedColumns: this.store.segments.typedColumns() });
+    const rows = await this.store.segments.query(q);
+    for (const c of q.computedColumns) {
+      const values = new Set<string>();
+      for (const r of rows) {
+        const list = parseList(textOf(r[c.column]));
+        for (const v of list) if (typeof v === 'string' || typeof v === 'number') values.add(String(v));
+      }
+      out[Number(/^m(\d+)__/.exec(c.key)?.[1])] = [...values].sort();
+    }
+    return out;
   }
 
   /** Classify without writing anything (movement, previews). */
   async classifyAsOf(ws: string, id: string, configInput: unknown, asOf: number): Promise<{ groups: Map<string, string>; summary: Record<string, unknown> }> {
-    const m = this.model(id);
-    const config = this.config(m, configInput);
-    const f = await this.features(ws, m, config, asOf);
-    const c = m.classify(f, config, asOf);
-    const groups = new Map<string, string>();
-    c.traits.forEach((t, i) => {
-      const g = t?.[m.groupTrait];
-      if (g !== undefined) groups.set(f.profileIds[i] as string, String(g));
+    const [r] = await this.classifyMany(ws, [id], { [id]: configInput }, asOf);
+    if (!r) throw new Error('no classification');
+    return r;
+  }
+
+  /** Classify several models (all: `ids` empty) from one shared feature scan, without writing anything. */
+  async classifyMany(ws: string, ids: string[], configs: Record<string, unknown>, asOf: number): Promise<Array<{ model: string; groups: Map<string, string>; summary: Record<string, unknown> }>> {
+    const parts = this.parts(ids, configs);
+    const features = await this.featuresOf(ws, parts, asOf);
+    return parts.map(({ m, config }, i) => {
+      const f = features[i] as Features;
+      const c = m.classify(f, config, asOf);
+      const groups = new Map<string, string>();
+      c.traits.forEach((t, j) => {
+        const g = t?.[m.groupTrait];
+        if (g !== undefined) groups.set(f.profileIds[j] as string, String(g));
+      });
+      return { model: m.id, groups, summary: c.summary };
     });
-    return { groups, summary: c.summary };
+  }
+
+  /** The models to run (all when `ids` is empty) with their parsed configurations. */
+  private parts(ids: string[], configs: Record<string, unknown> | undefined): Array<{ m: BehaviouralModel; config: unknown }> {
+    const models = (ids.length ? ids : BEHAVIOURAL_MODELS.map((m) => m.id)).map((id) => this.model(id));
+    const dup = models.find((m, i) => models.findIndex((x) => x.id === m.id) !== i);
+    if (dup) throw new InputError('bad_request', `model '${dup.id}' named twice`);
+    for (const key of Object.keys(configs ?? {})) {
+      if (!models.some((m) => m.id === key)) throw new InputError('model.config', `a configuration for '${key}', which is not among the models run (${models.map((m) => m.id).join(', ')})`);
+    }
+    return models.map((m) => ({ m, config: this.config(m, configs?.[m.id]) }));
   }
 
   async run(ws: string, id: string, opts: { config?: unknown; asOf?: number; progress?: (p: ModelProgress) => void } = {}): Promise<ModelRunView> {
-    const m = this.model(id);
-    const config = this.config(m, opts.config);
+    const [view] = await this.runMany(ws, [id], { configs: { [id]: opts.config }, ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(opts.progress ? { progress: opts.progress } : {}) });
+    if (!view) throw new Error('no run');
+    return view;
+  }
+
+  /**
+   * Run several models together (all of them: `ids` empty): their features in one shared scan, each
+   * model's traits written under its own source, one recomputation of the segments at the end.
+   */
+  async runMany(ws: string, ids: string[], opts: { configs?: Record<string, unknown>; asOf?: number; progress?: (p: ModelProgress) => void } = {}): Promise<ModelRunView[]> {
+    const parts = this.parts(ids, opts.configs);
+    const models = parts.map(({ m }) => m);
     const asOf = opts.asOf ?? this.clock();
     const progress = opts.progress ?? (() => undefined);
     const started = this.clock();
     const t0 = performance.now();
-    const runId = `${m.id}-${randomUUID()}`;
-    const source = `model:${m.id}`;
+    const runIds = parts.map(({ m }) => `${m.id}-${randomUUID()}`);
+    const names = models.map((m) => m.id).join(', ');
     try {
-      progress({ phase: 'features' });
-      const f = await this.features(ws, m, config, asOf);
-      progress({ phase: 'classify', detail: `${f.profileIds.length} profiles` });
-      const c = m.classify(f, config, asOf);
-      const before = new Map<string, string>();
-      for (const [pid, json] of await this.store.traitValuesBySource(ws, source, m.groupTrait)) before.set(pid, String(JSON.parse(json)));
-      const after = new Map<string, string>();
-      const rows: ModelTraitRow[] = [];
-      c.traits.forEach((t, i) => {
-        if (!t) return;
-        const pid = f.profileIds[i] as string;
-        for (const [key, value] of Object.entries(t)) rows.push({ profileId: pid, key, value: JSON.stringify(value) });
-        const g = t[m.groupTrait];
-        if (g !== undefined) after.set(pid, String(g));
-        const prev = before.get(pid);
-        if (prev !== undefined) rows.push({ profileId: pid, key: m.previousTrait, value: JSON.stringify(prev) });
-      });
-      progress({ phase: 'write', detail: `${after.size} profiles, ${rows.length} trait values` });
-      await this.store.replaceModelTraits(ws, source, rows, asOf, runId);
-      const summary: Record<string, unknown> = { ...c.summary };
-      const previous = (await this.store.modelRuns(ws, m.id, 1))[0];
-      if (previous && previous.error === null) {
-        summary['movement'] = { sinceRun: previous.runId, sinceAsOf: new Date(previous.asOf).toISOString(), matrix: transitions(before, after) };
+      progress({ phase: 'features', detail: names });
+      const features = await this.featuresOf(ws, parts, asOf);
+      const results: Array<{ summary: Record<string, unknown>; profiles: number }> = [];
+      for (const [i, { m, config }] of parts.entries()) {
+        const f = features[i] as Features;
+        const runId = runIds[i] as string;
+        progress({ phase: 'classify', detail: `${m.id}: ${f.profileIds.length} profiles` });
+        const c = m.classify(f, config, asOf);
+        const before = new Map<string, string>();
+        for (const [pid, json] of await this.store.modelTraitValues(ws, m.id, m.groupTrait)) before.set(pid, String(JSON.parse(json)));
+        const after = new Map<string, string>();
+        const rows: ModelTraitRow[] = [];
+        let values = 0;
+        c.traits.forEach((t, j) => {
+          if (!t) return;
+          const pid = f.profileIds[j] as string;
+          const g = t[m.groupTrait];
+          if (g !== undefined) after.set(pid, String(g));
+          const prev = before.get(pid);
+          const traits = prev === undefined ? t : { ...t, [m.previousTrait]: prev };
+          values += Object.keys(traits).length;
+          rows.push({ profileId: pid, traits });
+        });
+        progress({ phase: 'write', detail: `${m.id}: ${after.size} profiles, ${values} trait values` });
+        await this.store.replaceModelTraits(ws, m.id, rows, asOf, runId);
+        const summary: Record<string, unknown> = { ...c.summary };
+        const previous = (await this.store.modelRuns(ws, m.id, 1))[0];
+        if (previous && previous.error === null) {
+          summary['movement'] = { sinceRun: previous.runId, sinceAsOf: new Date(previous.asOf).toISOString(), matrix: transitions(before, after) };
+        }
+        results.push({ summary, profiles: after.size });
       }
       progress({ phase: 'segments' });
-      const ready = [...readySegments(m, m.groups(config)), ...(m.extraSegments?.(config) ?? [])];
-      const stray = ready.find((s) => !s.key.startsWith(`${m.id}_`));
-      if (stray) throw new Error(`model ${m.id}: ready segment key '${stray.key}' must start with '${m.id}_'`);
-      const existing = new Set((await this.segments.list(ws, { includeArchived: true })).map((s) => s.key));
-      const missing = ready.filter((s) => !existing.has(s.key));
+      const ready = parts.flatMap(({ m, config }) => {
+        const list = [...readySegments(m, m.groups(config)), ...(m.extraSegments?.(config) ?? [])];
+        const stray = list.find((x) => !x.key.startsWith(`${m.id}_`));
+        if (stray) throw new Error(`model ${m.id}: ready segment key '${stray.key}' must start with '${m.id}_'`);
+        return list;
+      });
+      const existing = new Set((await this.segments.list(ws, { includeArchived: true })).map((x) => x.key));
+      const missing = ready.filter((x) => !existing.has(x.key));
       // Creating computes once; otherwise the traits changed under existing segments: recompute.
       if (missing.length) await this.segments.createMany(ws, missing);
       else await this.segments.compute(ws);
       const durationMs = performance.now() - t0;
-      await this.store.insertModelRun({ workspaceId: ws, model: m.id, runId, asOf, config, summary, profiles: after.size, startedAt: started, durationMs, error: null });
+      const views: ModelRunView[] = [];
+      for (const [i, { m, config }] of parts.entries()) {
+        const r = results[i] as { summary: Record<string, unknown>; profiles: number };
+        const runId = runIds[i] as string;
+        await this.store.insertModelRun({ workspaceId: ws, model: m.id, runId, asOf, config, summary: r.summary, profiles: r.profiles, startedAt: started, durationMs, error: null });
+        views.push({ model: m.id, runId, asOf: new Date(asOf).toISOString(), config, profiles: r.profiles, durationMs, summary: r.summary, segmentsCreated: missing.filter((x) => x.key.startsWith(`${m.id}_`)).map((x) => x.key) });
+      }
       progress({ phase: 'done' });
-      return { model: m.id, runId, asOf: new Date(asOf).toISOString(), config, profiles: after.size, durationMs, summary, segmentsCreated: missing.map((s) => s.key) };
+      return views;
     } catch (err) {
       if (!(err instanceof InputError)) {
         const message = err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err);
-        await this.store.insertModelRun({ workspaceId: ws, model: m.id, runId, asOf, config, summary: null, profiles: 0, startedAt: started, durationMs: performance.now() - t0, error: message }).catch(() => undefined);
+        for (const [i, { m, config }] of parts.entries()) {
+          await this.store.insertModelRun({ workspaceId: ws, model: m.id, runId: runIds[i] as string, asOf, config, summary: null, profiles: 0, startedAt: started, durationMs: performance.now() - t0, error: message }).catch(() => undefined);
+        }
       }
       throw err;
     }
@@ -186,6 +287,17 @@ export class BehaviouralService {
   async runs(ws: string, id?: string, limit = 20): Promise<Array<Omit<ModelRunRecord, 'asOf' | 'startedAt'> & { asOf: string; startedAt: string }>> {
     if (id !== undefined) this.model(id);
     return (await this.store.modelRuns(ws, id, limit)).map((r) => ({ ...r, asOf: new Date(r.asOf).toISOString(), startedAt: new Date(r.startedAt).toISOString() }));
+  }
+}
+
+/** A JSON array's elements (a unique_list value); none when absent or not a list. */
+function parseList(json: string | null): unknown[] {
+  if (json === null) return [];
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
   }
 }
 

@@ -4,6 +4,7 @@
  * history, size estimates, overlap, sizes over time, the small-segment guard, and explain.
  */
 import { InputError } from '../domain/errors.js';
+import { modelTraitKeys } from '../domain/behavioural/index.js';
 import {
   ComputedTraitSchema, ConditionSchema, NUMERIC_COMPUTED_KINDS, SEGMENT_KEY, type ComputedTraitDefinition, type Condition, type Diagnostic,
 } from '../domain/segments/ast.js';
@@ -151,6 +152,9 @@ export interface ComputeOptions {
   all?: boolean | undefined;
   stateInfo?: StateInfo | undefined;
 }
+
+/** Trait keys the behavioural models write (read from model_traits by the compiler). */
+const MODEL_TRAITS = modelTraitKeys();
 
 export class SegmentService {
   private readonly running = new Map<string, Promise<unknown>>();
@@ -365,7 +369,7 @@ export class SegmentService {
       : !opts.profileIds && opts.lane !== 'fast' && opts.lane !== 'slow' ? { mode: 'emit' } : undefined;
     // Segments referenced by the evaluated ones are inlined from the full list.
     const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
-    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns() });
+    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns(), modelTraits: MODEL_TRAITS });
     return { q, segments, computed, stateColumns, archived: opts.profileIds ? [] : defs.archived };
   }
 
@@ -636,7 +640,7 @@ export class SegmentService {
     const segs = (await this.current(ws, 'segment')).filter((s) => s.status === 'active').map((s) => ({ key: s.key, condition: JSON.parse(s.definition) as Condition }));
     const now = this.clock();
     const { query, nodes } = compileExplain(DIALECTS[this.store.segments.dialect], {
-      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws), typedColumns: this.store.segments.typedColumns(),
+      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws), typedColumns: this.store.segments.typedColumns(), modelTraits: MODEL_TRAITS,
     });
     const row = (await this.store.segments.query(query))[0];
     if (!row) throw new InputError('not_found', `profile '${ref}' is not an active profile of this workspace (merged into another?)`);
@@ -672,7 +676,7 @@ export class SegmentService {
     const count = async (ranges?: Array<{ from: string; to: string }>) => {
       const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
         workspaceId: ws, now, segments: [{ key: '__estimate', condition: checked.condition as Condition }], references: segs, computed, output: 'counts', profileRanges: ranges,
-        typedColumns: this.store.segments.typedColumns(),
+        typedColumns: this.store.segments.typedColumns(), modelTraits: MODEL_TRAITS,
       });
       const r = (await this.store.segments.query(q))[0] ?? {};
       return { size: Number(r['s_0'] ?? 0), profiles: Number(r['profiles'] ?? 0) };

@@ -98,9 +98,11 @@ test('a run writes traits with provenance, creates the ready segments, records i
   assert.equal(total, second.profiles + 0, 'every profile scored now appears once (none dropped out: scores only grow with history)');
   const prev = (await fx.sg.store.profileTraits(fx.ws, champion)).find((t) => t.key === 'rfm_previous_group');
   assert.equal(prev?.value, group?.value);
-  // Only the latest run's values remain from this source (no pile-up of old rows).
-  const rows = await fx.sg.store.segments.query({ sql: `SELECT count(*) AS n, count(DISTINCT message_id) AS runs FROM trait_updates WHERE source = 'model:rfm'`, params: [], segmentColumns: [], computedColumns: [] });
-  assert.equal(Number(rows[0]?.['runs']), 1);
+  // Only the latest run's outputs remain (one row per scored profile, no pile-up of old runs).
+  const rows = await fx.sg.store.segments.query({ sql: `SELECT count(*) AS n, count(DISTINCT profile_id) AS profiles, min(run_id) AS run FROM model_traits WHERE model = 'rfm'`, params: [], segmentColumns: [], computedColumns: [] });
+  assert.equal(String(rows[0]?.['run']), second.runId);
+  assert.equal(Number(rows[0]?.['n']), second.profiles);
+  assert.equal(Number(rows[0]?.['profiles']), second.profiles);
   const runs = await fx.sg.behavioural.runs(fx.ws, 'rfm');
   assert.deepEqual(runs.map((r) => r.runId), [second.runId, first.runId]);
   assert.equal(runs[0]?.error, null);

@@ -29,8 +29,11 @@ export interface ScenarioData {
   workspaceId: string;
   profiles: string[];
   events: ScenarioEvent[];
-  traits: Array<{ pid: string; key: string; value: JsonValue }>;
+  /** Trait updates (at: epoch ms of the update, default 0). */
+  traits: Array<{ pid: string; key: string; value: JsonValue; at?: number }>;
   scores: Array<{ pid: string; model: string; score: number }>;
+  /** Behavioural model outputs: one row per profile and model (model_traits). */
+  modelTraits?: Array<{ pid: string; model: string; traits: Record<string, JsonValue>; at: number }>;
 }
 
 /** The tables of profiles as the reference evaluator sees them (one source for both sides of a comparison). */
@@ -93,7 +96,10 @@ export async function duckRunner(): Promise<EngineRunner> {
         [ws, e.mid, e.type, e.event ?? null, e.name ?? null, e.pid, BigInt(e.ts), JSON.stringify(e.properties), JSON.stringify(e.context), e.seq === undefined ? null : BigInt(e.seq)]);
       }
       for (const t of data.traits) {
-        await c.run(`INSERT INTO trait_updates VALUES ($1, 'profile', $2, $3, $4, 'test', 'm', make_timestamptz(0::BIGINT))`, [ws, t.pid, t.key, JSON.stringify(t.value)]);
+        await c.run(`INSERT INTO trait_updates VALUES ($1, 'profile', $2, $3, $4, 'test', 'm', make_timestamptz($5::BIGINT * 1000))`, [ws, t.pid, t.key, JSON.stringify(t.value), BigInt(t.at ?? 0)]);
+      }
+      for (const m of data.modelTraits ?? []) {
+        await c.run(`INSERT INTO model_traits VALUES ($1, $2, $3, 'run', make_timestamptz($4::BIGINT * 1000), $5)`, [ws, m.model, m.pid, BigInt(m.at), JSON.stringify(m.traits)]);
       }
       for (const s of data.scores) await c.run(`INSERT INTO scores VALUES ($1, $2, $3, $4, make_timestamptz(0::BIGINT))`, [ws, s.pid, s.model, s.score]);
     },
@@ -130,7 +136,12 @@ export async function chdbRunner(): Promise<EngineRunner> {
       }
       if (data.traits.length) {
         s.query(`INSERT INTO trait_updates FORMAT JSONEachRow ${lines(data.traits.map((t) => ({
-          workspace_id: ws, entity_type: 'profile', entity_id: t.pid, key: t.key, value: JSON.stringify(t.value), source: 'test', message_id: 'm', updated_at: iso(0),
+          workspace_id: ws, entity_type: 'profile', entity_id: t.pid, key: t.key, value: JSON.stringify(t.value), source: 'test', message_id: 'm', updated_at: iso(t.at ?? 0),
+        })))}`);
+      }
+      if (data.modelTraits?.length) {
+        s.query(`INSERT INTO model_traits FORMAT JSONEachRow ${lines(data.modelTraits.map((m) => ({
+          workspace_id: ws, model: m.model, profile_id: m.pid, run_id: 'run', computed_at: iso(m.at), traits: JSON.stringify(m.traits),
         })))}`);
       }
       if (data.scores.length) s.query(`INSERT INTO scores FORMAT JSONEachRow ${lines(data.scores.map((x) => ({ workspace_id: ws, profile_id: x.pid, model: x.model, score: x.score, scored_at: iso(0) })))}`);

@@ -46,6 +46,11 @@ export interface CompileInput {
    * are the same either way.
    */
   typedColumns?: ReadonlySet<string> | undefined;
+  /**
+   * Trait keys that models write (behavioural library): key → model id. Their values live in
+   * model_traits (one JSON object per profile and model) beside trait_updates; the latest wins.
+   */
+  modelTraits?: ReadonlyMap<string, string> | undefined;
 }
 
 /** A path of an event's properties or context that leaves read row by row. */
@@ -299,11 +304,25 @@ class Compiler {
     if (this.traitCols.size) {
       // Current traits straight from the update log (latest value per key), filtered before grouping,
       // so an incremental run reads only the touched profiles' updates.
-      const tw = [`workspace_id = ${ws}`, `entity_type = 'profile'`];
+      // Only the keys read (the log holds every trait of every profile).
+      const tw = [`workspace_id = ${ws}`, `entity_type = 'profile'`, `key IN (${[...this.traitCols.keys()].map((k) => p.str(k)).join(', ')})`];
       if (restrict) tw.push(d.inList('entity_id', restrict));
       if (range) tw.push(inRange('entity_id'));
-      parts.push(`tr AS (SELECT entity_id AS pid, ${[...this.traitCols].map(([k, a]) => `${d.aggLatest(d.toText('value'), 'updated_at', `key = ${p.str(k)}`)} AS ${a}`).join(', ')} ` +
-        `FROM trait_updates WHERE ${tw.join(' AND ')} GROUP BY entity_id)`);
+      // Model outputs: one row per profile and model holding all its traits; each key read becomes a row
+      // like a trait update's, so the latest value wins across both.
+      const fromModels = [...this.traitCols.keys()].flatMap((k) => {
+        const model = input.modelTraits?.get(k);
+        if (model === undefined) return [];
+        const mw = [`workspace_id = ${ws}`, `model = ${p.str(model)}`];
+        if (restrict) mw.push(d.inList('profile_id', restrict));
+        if (range) mw.push(inRange('profile_id'));
+        return [`SELECT profile_id AS entity_id, ${p.str(k)} AS key, ${d.jsonRaw(p, 'traits', [k])} AS v, computed_at AS updated_at FROM model_traits WHERE ${mw.join(' AND ')}`];
+      });
+      const src = fromModels.length
+        ? `(SELECT entity_id, key, ${d.toText('value')} AS v, updated_at FROM trait_updates WHERE ${tw.join(' AND ')} UNION ALL ${fromModels.join(' UNION ALL ')}) tu`
+        : `(SELECT entity_id, key, ${d.toText('value')} AS v, updated_at FROM trait_updates WHERE ${tw.join(' AND ')}) tu`;
+      parts.push(`tr AS (SELECT entity_id AS pid, ${[...this.traitCols].map(([k, a]) => `${d.aggLatest('v', 'updated_at', `key = ${p.str(k)}`)} AS ${a}`).join(', ')} ` +
+        `FROM ${src} GROUP BY entity_id)`);
     }
     if (this.scoreCols.size) {
       const sw = [`workspace_id = ${ws}`];

@@ -6,7 +6,7 @@ import { quoteIdent } from './identifiers.js';
 import type { AggFn, Dialect, ParamType, Params } from './dialect.js';
 
 /** RFC 6901 JSON pointer for DuckDB's json functions. */
-function pointer(keys: string[]): string {
+export function pointer(keys: string[]): string {
   return keys.map((k) => '/' + k.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }
 

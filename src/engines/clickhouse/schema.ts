@@ -23,6 +23,10 @@ export const CLICKHOUSE_SCHEMA: readonly string[] = [
             argMax(source, u) AS source, max(u) AS updated_at
      FROM (SELECT workspace_id, entity_type, entity_id, key, value, source, updated_at AS u FROM trait_updates)
      GROUP BY workspace_id, entity_type, entity_id, key`,
+  `CREATE TABLE IF NOT EXISTS model_traits (
+     workspace_id String, model LowCardinality(String), profile_id String, run_id String,
+     computed_at DateTime64(3, 'UTC'), traits String
+   ) ENGINE = MergeTree ORDER BY (workspace_id, model, profile_id)`,
   `CREATE TABLE IF NOT EXISTS scores (
      workspace_id String, profile_id String, model String, score Float64, scored_at DateTime64(3, 'UTC')
    ) ENGINE = MergeTree ORDER BY (workspace_id, model, profile_id)`,

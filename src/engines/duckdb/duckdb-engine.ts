@@ -39,7 +39,7 @@ import type {
 import { quoteIdent } from '../../domain/sql/identifiers.js';
 import { MIGRATIONS } from './migrations.js';
 import { Params } from '../../domain/sql/dialect.js';
-import { duckdbDialect } from '../../domain/sql/dialects.js';
+import { duckdbDialect, pointer } from '../../domain/sql/dialects.js';
 import { toDuckParams } from './params.js';
 import { TypedColumns } from './typed-columns.js';
 import { DAY_PARTS, TIMING_BUCKETS } from '../../domain/behavioural/model.js';
@@ -316,6 +316,8 @@ export class DuckDBEngine implements StoragePort {
     await this.writer.run('UPDATE events SET profile_id = $1 WHERE workspace_id = $2 AND profile_id = $3', p);
     await this.writer.run('UPDATE identities SET profile_id = $1 WHERE workspace_id = $2 AND profile_id = $3', p);
     await this.writer.run(`UPDATE trait_updates SET entity_id = $1 WHERE workspace_id = $2 AND entity_type = 'profile' AND entity_id = $3`, p);
+    // Model outputs describe the profile as it was: the next run classifies the merged profile anew.
+    await this.writer.run('DELETE FROM model_traits WHERE workspace_id = $1 AND profile_id = $2', [m.workspaceId, m.from]);
     await this.writer.run('UPDATE profiles SET merged_into = $1 WHERE workspace_id = $2 AND profile_id = $3', p);
     await this.writer.run('INSERT INTO merges VALUES ($1, $2, $3, $4, $5, $6)', [m.workspaceId, m.from, m.to, m.reason, m.messageId, ts(m.at)]);
   }
@@ -376,8 +378,13 @@ export class DuckDBEngine implements StoragePort {
   }
 
   async profileTraits(workspaceId: string, profileId: string): Promise<TraitValue[]> {
+    // Trait updates and model outputs (one JSON object per model): the latest value of each key.
     const rows = await this.all(
-      `SELECT key, value, source, message_id, updated_at FROM traits WHERE workspace_id = $1 AND entity_type = 'profile' AND entity_id = $2 ORDER BY key`,
+      `SELECT key, arg_max(value, updated_at) AS value, arg_max(source, updated_at) AS source, arg_max(message_id, updated_at) AS message_id, max(updated_at) AS updated_at FROM (
+         SELECT key, value, source, message_id, updated_at FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND entity_id = $2
+         UNION ALL
+         SELECT je.key, je.value, 'model:' || mt.model, mt.run_id, mt.computed_at FROM model_traits mt, json_each(mt.traits) je WHERE mt.workspace_id = $1 AND mt.profile_id = $2)
+       GROUP BY key ORDER BY key`,
       [workspaceId, profileId]);
     return rows.map((r) => ({
       key: String(r['key']), value: parseJson(r['value']), source: String(r['source']), messageId: String(r['message_id']), updatedAt: toMs(r['updated_at']),
@@ -425,31 +432,33 @@ export class DuckDBEngine implements StoragePort {
     return cur;
   }
 
-  async replaceModelTraits(workspaceId: string, source: string, rows: ModelTraitRow[], at: number, messageId: string): Promise<void> {
+  async replaceModelTraits(workspaceId: string, model: string, rows: ModelTraitRow[], at: number, runId: string): Promise<void> {
     const CHUNK = 250_000;
     await this.writeLock.run(() => inTransaction(this.writer, async () => {
-      await this.writer.run(`DELETE FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND source = $2`, [workspaceId, source]);
+      await this.writer.run('DELETE FROM model_traits WHERE workspace_id = $1 AND model = $2', [workspaceId, model]);
       for (let i = 0; i < rows.length; i += CHUNK) {
-        await this.insertNdjson('trait_updates', TRAIT_COLUMNS, rows.slice(i, i + CHUNK).map((r) => JSON.stringify({
-          workspace_id: workspaceId, entity_type: 'profile', entity_id: r.profileId, key: r.key, value: r.value,
-          source, message_id: messageId, updated_at: ms(at),
+        await this.insertNdjson('model_traits', MODEL_TRAIT_COLUMNS, rows.slice(i, i + CHUNK).map((r) => JSON.stringify({
+          workspace_id: workspaceId, model, profile_id: r.profileId, run_id: runId, computed_at: ms(at), traits: r.traits,
         })));
       }
     }));
   }
 
-  async traitValuesBySource(workspaceId: string, source: string, key: string): Promise<Map<string, string>> {
+  async modelTraitValues(workspaceId: string, model: string, key: string): Promise<Map<string, string>> {
     const rows = await this.all(
-      `SELECT entity_id, CAST(value AS VARCHAR) AS value FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND source = $2 AND key = $3`,
-      [workspaceId, source, key]);
-    return new Map(rows.map((r) => [String(r['entity_id']), String(r['value'])]));
+      `SELECT profile_id, CAST(json_extract(traits, $3) AS VARCHAR) AS value FROM model_traits WHERE workspace_id = $1 AND model = $2`,
+      [workspaceId, model, pointer([key])]);
+    return new Map(rows.filter((r) => r['value'] !== null && r['value'] !== 'null').map((r) => [String(r['profile_id']), String(r['value'])]));
   }
 
   async latestTraitValues(workspaceId: string, keys: string[]): Promise<Array<{ profileId: string; key: string; value: string }>> {
     if (keys.length === 0) return [];
     const rows = await this.all(
-      `SELECT entity_id, key, CAST(arg_max(value, updated_at) AS VARCHAR) AS value FROM trait_updates
-       WHERE workspace_id = $1 AND entity_type = 'profile' AND list_contains($2, key) GROUP BY entity_id, key`,
+      `SELECT entity_id, key, CAST(arg_max(value, updated_at) AS VARCHAR) AS value FROM (
+         SELECT entity_id, key, value, updated_at FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND list_contains($2, key)
+         UNION ALL
+         SELECT mt.profile_id, je.key, je.value, mt.computed_at FROM model_traits mt, json_each(mt.traits) je WHERE mt.workspace_id = $1 AND list_contains($2, je.key))
+       GROUP BY entity_id, key`,
       [workspaceId, listValue(keys)]);
     return rows.filter((r) => r['value'] !== null).map((r) => ({ profileId: String(r['entity_id']), key: String(r['key']), value: String(r['value']) }));
   }
@@ -590,6 +599,9 @@ const IDENTITY_COLUMNS: Columns = [
 const TRAIT_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['entity_type', 'VARCHAR'], ['entity_id', 'VARCHAR'], ['key', 'VARCHAR'], ['value', 'VARCHAR'],
   ['source', 'VARCHAR'], ['message_id', 'VARCHAR'], ['updated_at', 'TIMESTAMPTZ'],
+];
+const MODEL_TRAIT_COLUMNS: Columns = [
+  ['workspace_id', 'VARCHAR'], ['model', 'VARCHAR'], ['profile_id', 'VARCHAR'], ['run_id', 'VARCHAR'], ['computed_at', 'TIMESTAMPTZ'], ['traits', 'JSON'],
 ];
 const DROP_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['message_id', 'VARCHAR'], ['type', 'VARCHAR'], ['value', 'VARCHAR'], ['reason', 'VARCHAR'], ['dropped_at', 'TIMESTAMPTZ'],

@@ -283,4 +283,21 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 7,
+    name: 'model outputs as one row per profile and model (not one trait update per value)',
+    statements: [
+      // A model run's traits for a profile, as one JSON object: a run over 1M profiles writes 1M rows
+      // instead of ~10M trait updates. Segments and profile reads see them as traits (source model:<id>);
+      // the latest value of a key wins between these and trait updates.
+      `CREATE TABLE model_traits (
+         workspace_id VARCHAR NOT NULL,
+         model VARCHAR NOT NULL,
+         profile_id VARCHAR NOT NULL,
+         run_id VARCHAR NOT NULL,
+         computed_at TIMESTAMPTZ NOT NULL,
+         traits JSON NOT NULL
+       )`,
+    ],
+  },
 ];

@@ -1,0 +1,102 @@
+/**
+ * Behavioural library benchmark (issue 4): every built-in model over the segment benchmark's generated
+ * shop (default 1M profiles, 50M events), beside one full aggregate scan of the events in the same run
+ * (target ≤ 3×).
+ *
+ *   npm run bench -- behavioural [--profiles N] [--events N] [--dir D]
+ *   (--dir: the segment benchmark's folder; the data are generated there first when missing)
+ *
+ * Timed: (1) the baseline, a hand-written GROUP BY profile over all events computing a handful of
+ * aggregates (counts, revenue, first / last time), read to the end; (2) the features and classification
+ * of all models together (one shared statement, as `models run --all` does); (3) each model alone, for
+ * the record; (4) writing every model's traits (apart: storage, not computation).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Segmenta } from '../src/app/segmenta.js';
+import { BEHAVIOURAL_MODELS } from '../src/domain/behavioural/index.js';
+import { Params } from '../src/domain/sql/dialect.js';
+import { DIALECTS } from '../src/domain/sql/dialects.js';
+import { generate } from './segments.js';
+
+export interface BehaviouralBenchOptions { profiles?: number; events?: number; dir?: string }
+
+const NOW = Date.parse('2026-10-31T12:00:00Z');
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+}
+
+export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
+  const profiles = opts.profiles ?? 1_000_000;
+  const events = opts.events ?? 50_000_000;
+  const keep = opts.dir !== undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmenta-behbench-'));
+  try {
+    let sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
+    const name = `bench-${profiles}-${events}`;
+    const existing = (await sg.workspaces.list()).find((w) => w.name === name);
+    const ws = existing ? existing.id : (await sg.workspaces.create(name)).workspace;
+    if (!existing) {
+      await sg.close();
+      const [, genMs] = await time(() => generate(join(dir, 'segmenta.duckdb'), ws, profiles, events));
+      console.error(`generated ${profiles} profiles, ${events} events in ${(genMs / 1000).toFixed(0)} s`);
+      sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
+    }
+    const svc = sg.behavioural;
+    const ids = BEHAVIOURAL_MODELS.map((m) => m.id);
+    // Interleaved: baseline, all models, baseline, all models (the first of each warms the caches).
+    // The baseline reads its rows to the end in the same way the models' features are read (1M rows).
+    const p = new Params(DIALECTS.duckdb);
+    const baseline = async () => (await sg.store.segments.query({
+      sql: `SELECT profile_id, count(*) AS n, count(*) FILTER (WHERE event = 'Order Completed') AS orders, sum(revenue) AS revenue,
+                   min(timestamp) AS first_at, max(timestamp) AS last_at, max(timestamp) FILTER (WHERE event = 'Order Completed') AS last_order
+            FROM events WHERE workspace_id = ${p.str(ws)} GROUP BY profile_id`,
+      params: p.list, segmentColumns: [], computedColumns: [],
+    })).length;
+    const rounds: Array<{ baselineMs: number; allModelsMs: number }> = [];
+    for (let r = 0; r < 2; r++) {
+      const [, b] = await time(baseline);
+      const [, a] = await time(() => svc.classifyMany(ws, ids, {}, NOW));
+      rounds.push({ baselineMs: Math.round(b), allModelsMs: Math.round(a) });
+      console.error(`round ${r + 1}: baseline ${(b / 1000).toFixed(1)} s, all ${ids.length} models ${(a / 1000).toFixed(1)} s`);
+    }
+    const perModel: Record<string, number> = {};
+    for (const id of ids) {
+      const [, ms] = await time(() => svc.classifyMany(ws, [id], {}, NOW));
+      perModel[id] = Math.round(ms);
+      console.error(`  ${id} alone: ${(ms / 1000).toFixed(1)} s`);
+    }
+    // A whole run (traits written, ready segments created or recomputed with every other segment of
+    // the workspace): phase times from its progress reports.
+    const phases: Record<string, number> = {};
+    let phaseStart = performance.now();
+    let phase = '';
+    let written = 0;
+    await svc.runMany(ws, ids, {
+      asOf: NOW,
+      progress: (pr) => {
+        const t = performance.now();
+        if (phase) phases[phase] = Math.round((phases[phase] ?? 0) + t - phaseStart);
+        phase = pr.phase;
+        phaseStart = t;
+        const m = pr.phase === 'write' ? /([0-9]+) trait values/.exec(pr.detail ?? '') : null;
+        if (m) written += Number(m[1]);
+        console.error(`  run: ${pr.phase} ${pr.detail ?? ''}`);
+      },
+    });
+    const writeMs = (phases['write'] ?? 0);
+    const last = rounds[rounds.length - 1] as { baselineMs: number; allModelsMs: number };
+    return {
+      profiles, events, models: ids, rounds, perModelMs: perModel,
+      ratio: Number((last.allModelsMs / last.baselineMs).toFixed(2)), target: 3,
+      traitValuesWritten: written, writeMs: Math.round(writeMs), runPhasesMs: phases,
+      command: `npm run bench -- behavioural${opts.profiles ? ` --profiles ${profiles}` : ''}${opts.events ? ` --events ${events}` : ''}${keep ? ` --dir ${dir}` : ''}`,
+    };
+  } finally {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
