@@ -89,11 +89,21 @@ export function registerDemo(program: Command): void {
         const segs = await sg.segments.createMany(ws.workspace, DEMO_SEGMENTS.map((d) => (
           { key: d.key, name: d.name, description: d.description, condition: conditionFromText(d.text, `demo segment ${d.key}`) })));
         const segmentSeconds = (performance.now() - t0) / 1000;
+        // The behavioural library over the shop, as of the end of its history (the personas are planted
+        // relative to it): traits and ready segments for every model, in one shared feature scan.
+        if (!g.json) console.error('Running the behavioural models (docs/behavioural.md) …');
+        const t1 = performance.now();
+        const runs = await sg.behavioural.runMany(ws.workspace, [], {
+          asOf: demo.end.getTime(),
+          progress: (p) => { if (!g.json) console.error(`  ${p.phase}${p.detail ? `: ${p.detail}` : ''}`); },
+        });
+        const modelSeconds = (performance.now() - t1) / 1000;
         const summary = {
           workspace: ws.workspace, writeKey: ws.writeKey, adminToken: ws.adminToken, url: opts.serve ? server.publicUrl : null,
           data: dataDir(g), messagesSent: result.messages, stored: result.accepted, duplicates: result.duplicates,
           seconds: result.seconds, stats, groundTruth: truthPath,
           segments: segs.map((x) => ({ key: x.key, name: x.name, members: x.members })), segmentSeconds,
+          models: runs.map((r) => ({ model: r.model, profiles: r.profiles, groups: groupCounts(r.summary) })), modelSeconds,
         };
         if (g.json) printJson(summary);
         else printNextSteps(summary, opts.serve);
@@ -106,9 +116,18 @@ export function registerDemo(program: Command): void {
     });
 }
 
+/** A model run's counts per group, from its summary (each model names them under its own key). */
+function groupCounts(summary: Record<string, unknown>): Record<string, number> {
+  for (const v of Object.values(summary)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).length > 0 && Object.values(v).every((n) => typeof n === 'number')) return v as Record<string, number>;
+  }
+  return {};
+}
+
 function printNextSteps(s: {
   workspace: string; writeKey: string; adminToken: string; url: string | null; data: string; stats: { events: number; profiles: number; merges: number };
   segments: Array<{ key: string; name: string; members: number }>;
+  models: Array<{ model: string; profiles: number; groups: Record<string, number> }>;
 }, serving: boolean): void {
   const url = s.url ?? 'http://localhost:8080';
   const lines = [
@@ -120,6 +139,9 @@ function printNextSteps(s: {
     '',
     'Example segments (docs/segments.md):',
     ...s.segments.map((x) => `  ${x.key.padEnd(20)} ${String(x.members).padStart(7)}  ${x.name}`),
+    '',
+    'Behavioural models (docs/behavioural.md; traits and a ready segment per group):',
+    ...s.models.map((m) => `  ${m.model.padEnd(11)} ${String(m.profiles).padStart(7)}  ${Object.entries(m.groups).filter(([, n]) => n > 0).map(([g, n]) => `${g} ${n}`).join(', ')}`),
     '',
     'Try next:',
   ];
@@ -139,6 +161,7 @@ function printNextSteps(s: {
     lines.push(
       `  npx segmenta profile show demo-user-1 --data ${s.data}`,
       `  npx segmenta segments explain win_back demo-user-1 --data ${s.data}`,
+      `  npx segmenta models show rfm --data ${s.data}`,
       `  npx segmenta segments estimate --text 'performed "Order Completed" at least 3 times in last 365 days' --data ${s.data}`,
       `  npx segmenta serve --data ${s.data}`,
     );

@@ -11,6 +11,7 @@ import { CliError, EXIT, chooseWorkspace, dataDir, exitCodeOf, openSegmenta, por
 import { registerDemo } from './demo-command.js';
 import { registerImport } from './import-command.js';
 import { registerKeys } from './keys-command.js';
+import { registerModels } from './models-command.js';
 import { registerSegments } from './segments-command.js';
 import { printProfile } from './profile-format.js';
 
@@ -123,6 +124,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerKeys(program);
   registerSegments(program);
+  registerModels(program);
   registerDemo(program);
   return program;
 }

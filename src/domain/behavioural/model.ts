@@ -44,7 +44,18 @@ export interface BehaviouralModel<C = unknown> {
   /** Validates a user's configuration (partial: defaults fill the rest); errors say which field. */
   config: z.ZodType<C>;
   /** The features, as computed-trait definitions whose keys name the feature columns. */
-  features(config: C, asOf: number): ComputedTraitDefinition[];
+  features(config: C, asOf: number, seen?: string[]): ComputedTraitDefinition[];
+  /**
+   * Values only the data knows that the features depend on (e.g. every product category bought): a
+   * `unique_list` definition the service evaluates first (as of the same time); the distinct values over
+   * all profiles, sorted, reach `features` as `seen`.
+   */
+  discover?(config: C): ComputedTraitDefinition | undefined;
+  /**
+   * Text features holding IP addresses: the service looks each address up (I/O, outside the domain) and
+   * adds `geoip:<feature>` text columns with the ISO country code (null where unknown).
+   */
+  geoip?(config: C): string[];
   /** Profile traits the classification reads (their current values), as `trait:<key>` features. */
   traitInputs?(config: C): string[];
   /** An event whose timing (weekday / weekend, part of day) the classification reads, as `timing:<bucket>`. */
