@@ -7,8 +7,11 @@ import { loyaltyModel } from './loyalty.js';
 import { buyingModel } from './buying.js';
 import { enrichmentModel } from './enrichment.js';
 import { microModel } from './micro.js';
+import { funnelModel } from './funnel.js';
+import { occasionModel } from './occasion.js';
+import { benefitModel } from './benefit.js';
 
-export const BEHAVIOURAL_MODELS: ReadonlyArray<BehaviouralModel> = [rfmModel as BehaviouralModel, lifecycleModel as BehaviouralModel, usageModel as BehaviouralModel, loyaltyModel as BehaviouralModel, buyingModel as BehaviouralModel, enrichmentModel as BehaviouralModel, microModel as BehaviouralModel];
+export const BEHAVIOURAL_MODELS: ReadonlyArray<BehaviouralModel> = [rfmModel as BehaviouralModel, lifecycleModel as BehaviouralModel, usageModel as BehaviouralModel, loyaltyModel as BehaviouralModel, buyingModel as BehaviouralModel, enrichmentModel as BehaviouralModel, microModel as BehaviouralModel, funnelModel as BehaviouralModel, occasionModel as BehaviouralModel, benefitModel as BehaviouralModel];
 
 export function behaviouralModel(id: string): BehaviouralModel | undefined {
   return BEHAVIOURAL_MODELS.find((m) => m.id === id);
