@@ -9,7 +9,7 @@ import { runBehaviouralBench } from './behavioural.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
-  behavioural: () => runBehaviouralBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir') }),
+  behavioural: () => runBehaviouralBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir'), perModel: !process.argv.includes('--no-per-model') }),
   segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only'), slowIntervalMs: flag('slow-interval'), slowPauseRatio: flag('slow-pause-ratio') }),
 };
 
@@ -30,7 +30,7 @@ function flag(name: string): number | undefined {
   return undefined;
 }
 
-const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !((all[i - 1] ?? '').startsWith('--') && all[i - 1] !== '--latency-only'));
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !((all[i - 1] ?? '').startsWith('--') && all[i - 1] !== '--latency-only' && all[i - 1] !== '--no-per-model'));
 const names = wanted.length ? wanted : Object.keys(BENCHES);
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
 for (const name of names) {

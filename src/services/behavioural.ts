@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { InputError } from '../domain/errors.js';
 import { TIMING_BUCKETS } from '../domain/behavioural/model.js';
 import { BEHAVIOURAL_MODELS, behaviouralModel, readySegments, transitions, type BehaviouralModel, type Features } from '../domain/behavioural/index.js';
-import { NUMERIC_COMPUTED_KINDS } from '../domain/segments/ast.js';
+import { NUMERIC_COMPUTED_KINDS, type ComputedTraitDefinition } from '../domain/segments/ast.js';
 import { compileWorkspace } from '../domain/segments/compile.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
 import type { ModelRunRecord, ModelTraitRow, StoragePort } from '../ports/storage.js';
@@ -41,7 +41,23 @@ export interface MovementView {
 }
 
 export class BehaviouralService {
-  constructor(private readonly store: StoragePort, private readonly segments: SegmentService, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly store: StoragePort, private readonly segments: SegmentService, private readonly clock: () => number = Date.now) {
+    // The property paths of the models a workspace has run are kept in typed columns like the paths
+    // segments read: features over the JSON of every event were most of a run's time.
+    segments.setFeatureSource((ws) => this.featuresInUse(ws));
+  }
+
+  /** The features of every model run in a workspace (with its last configuration), as of now. */
+  async featuresInUse(ws: string): Promise<ComputedTraitDefinition[]> {
+    const latest = new Map<string, unknown>();
+    for (const r of await this.store.modelRuns(ws, undefined, 1000)) if (r.error === null && !latest.has(r.model)) latest.set(r.model, r.config);
+    const now = this.clock();
+    return [...latest].flatMap(([id, config]) => {
+      const m = behaviouralModel(id);
+      const parsed = m?.config.safeParse(config);
+      return m && parsed?.success ? m.features(parsed.data, now) : [];
+    });
+  }
 
   list(): Array<{ id: string; name: string; description: string; traits: Array<{ key: string; description: string }>; groupTrait: string }> {
     return BEHAVIOURAL_MODELS.map((m) => ({ id: m.id, name: m.name, description: m.description, traits: m.traits, groupTrait: m.groupTrait }));
@@ -260,6 +276,8 @@ export class BehaviouralService {
         await this.store.insertModelRun({ workspaceId: ws, model: m.id, runId, asOf, config, summary: r.summary, profiles: r.profiles, startedAt: started, durationMs, error: null });
         views.push({ model: m.id, runId, asOf: new Date(asOf).toISOString(), config, profiles: r.profiles, durationMs, summary: r.summary, segmentsCreated: missing.filter((x) => x.key.startsWith(`${m.id}_`)).map((x) => x.key) });
       }
+      // New paths (a model's first run, or another configuration) get typed columns in the background.
+      void this.segments.ensureTypedColumns().catch(() => undefined);
       progress({ phase: 'done' });
       return views;
     } catch (err) {

@@ -444,6 +444,15 @@ export class SegmentService {
    * columns (docs/segments.md, "Typed property columns"): adds new paths and back-fills older events.
    * One at a time; resolves with the number of paths added.
    */
+  private featureSource: ((ws: string) => Promise<ComputedTraitDefinition[]>) | undefined;
+  /**
+   * Other readers of event properties whose paths are worth typed columns too: the behavioural models a
+   * workspace runs (their features are computed traits over the same events).
+   */
+  setFeatureSource(source: (ws: string) => Promise<ComputedTraitDefinition[]>): void {
+    this.featureSource = source;
+  }
+
   ensureTypedColumns(progress?: (p: TypedColumnsProgress) => void): Promise<number> {
     const run = async (): Promise<number> => {
       if (this.config.typedColumnsMax <= 0 || this.typedStop.signal.aborted) return 0;
@@ -451,7 +460,8 @@ export class SegmentService {
       const paths = new Map<string, PropertyPath>();
       for (const w of await this.store.listWorkspaces()) {
         const { segments, computed } = await this.definitionsOf(w.id);
-        for (const p of propertyPaths(d, { workspaceId: w.id, now: this.clock(), segments, computed })) paths.set(propertyColumn(p), p);
+        const more = await this.featureSource?.(w.id).catch(() => []) ?? [];
+        for (const p of propertyPaths(d, { workspaceId: w.id, now: this.clock(), segments, computed: [...computed, ...more] })) paths.set(propertyColumn(p), p);
       }
       return this.store.segments.ensureTypedColumns([...paths.values()], { max: this.config.typedColumnsMax, signal: this.typedStop.signal, ...(progress ? { progress } : {}) });
     };

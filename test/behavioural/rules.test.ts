@@ -9,6 +9,7 @@ import { rankScores, scoreCounts } from '../../src/domain/behavioural/scores.js'
 import { RFM_GRID, RFM_GROUPS, RfmConfig, fmScore, rfmGroup, rfmGroups, rfmModel } from '../../src/domain/behavioural/rfm.js';
 import { LifecycleConfig, lifecycleStage, lifecycleModel } from '../../src/domain/behavioural/lifecycle.js';
 import { groupSegmentKey, transitions, NONE, type Features } from '../../src/domain/behavioural/model.js';
+import { BEHAVIOURAL_MODELS, modelTraitKeys } from '../../src/domain/behavioural/index.js';
 
 const SEED = Number(process.env['FC_SEED'] ?? 20261123);
 
@@ -136,4 +137,19 @@ test('movement table: counts from-group → to-group, with "(none)" for profiles
   assert.deepEqual(m, { X: { X: 1, Y: 1 }, [NONE]: { Y: 1 }, Y: { [NONE]: 1 } });
   assert.equal(groupSegmentKey('rfm', "Can't Lose"), 'rfm_can_t_lose');
   assert.equal(groupSegmentKey('lifecycle', 'at risk'), 'lifecycle_at_risk');
+});
+
+test('every model: a configuration as stored with a run parses back to itself; ids, trait keys and ready-segment keys do not collide', () => {
+  const owner = new Map<string, string>();
+  for (const m of BEHAVIOURAL_MODELS) {
+    const stored = JSON.parse(JSON.stringify(m.config.parse({}))) as unknown;
+    assert.deepEqual(JSON.parse(JSON.stringify(m.config.parse(stored))), stored, `${m.id}: stored configuration does not parse back to itself`);
+    for (const t of [...m.traits.map((x) => x.key), m.previousTrait, m.groupTrait]) {
+      assert.ok(t.startsWith(`${m.id}_`), `${m.id}: trait ${t} is not under the model's prefix`);
+      assert.ok(!owner.has(t) || owner.get(t) === m.id, `trait ${t} of both ${owner.get(t)} and ${m.id}`);
+      owner.set(t, m.id);
+    }
+  }
+  assert.equal(new Set(BEHAVIOURAL_MODELS.map((m) => m.id)).size, BEHAVIOURAL_MODELS.length);
+  assert.equal(modelTraitKeys().size, owner.size);
 });

@@ -47,6 +47,11 @@ export const FunnelConfig = z.strictObject({
   windowDays: z.number().int().min(1).max(36_500).optional(),
   /** The ready segment of recent intent: an intent event within this many days and no purchase. */
   recentDays: z.number().int().min(1).max(365).default(7),
+  /**
+   * Derived from `stages` (never read from input): accepted only so that a configuration as stored with
+   * a run (`models show`) can be passed back to a run unchanged.
+   */
+  mapping: z.unknown().optional(),
 }).superRefine((c, ctx) => {
   for (const [stage, list] of Object.entries(c.stages ?? {})) {
     if (stage === 'retention') {
@@ -57,7 +62,7 @@ export const FunnelConfig = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['stages', stage], message: 'a stage needs at least one event (a stage without events can never be reached)' });
     }
   }
-}).transform((c) => ({ ...c, mapping: funnelMapping(c.stages) }));
+}).transform(({ mapping: _derived, ...c }) => ({ ...c, mapping: funnelMapping(c.stages) }));
 export type FunnelConfig = z.output<typeof FunnelConfig>;
 
 /** The defaults with the user's stages put over them. */
