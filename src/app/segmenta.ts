@@ -6,6 +6,7 @@ import { BehaviouralService } from '../services/behavioural.js';
 import { DuckDBEngine } from '../engines/duckdb/duckdb-engine.js';
 import type { StoragePort } from '../ports/storage.js';
 import { DEFAULT_INGEST_CONFIG, IngestService, type IngestConfig } from '../services/ingest.js';
+import { InsightsService } from '../services/insights.js';
 import { ProfileService } from '../services/profiles.js';
 import { DEFAULT_SEGMENTS_CONFIG, SegmentService, type SegmentsConfig } from '../services/segments.js';
 import { DEFAULT_WEBHOOKS_CONFIG, WebhookService, type WebhooksConfig } from '../services/webhooks.js';
@@ -27,6 +28,7 @@ export class Segmenta {
   readonly segments: SegmentService;
   readonly webhooks: WebhookService;
   readonly behavioural: BehaviouralService;
+  readonly insights: InsightsService;
 
   private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig, webhooksConfig: WebhooksConfig) {
     this.workspaces = new WorkspaceService(store);
@@ -37,6 +39,7 @@ export class Segmenta {
     this.ingest.onCommitted((touched, merged) => this.segments.touch(touched, merged));
     this.webhooks = new WebhookService(store, webhooksConfig);
     this.behavioural = new BehaviouralService(store, this.segments);
+    this.insights = new InsightsService(store, this.segments);
     // Entries and exits go out to webhook subscribers as soon as they are recorded.
     this.segments.onChanges(() => void this.webhooks.kick().catch(() => undefined));
   }

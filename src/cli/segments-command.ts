@@ -1,10 +1,12 @@
 /**
  * `segmenta segments …` and `segmenta computed-traits …`: the segment engine from the command line
- * (definitions as JSON, inline or from a file; docs/segments.md).
+ * (definitions as JSON, inline or from a file; docs/segments.md; `segments insights`: docs/insights.md).
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ExplainNode } from '../services/segments.js';
+import type { SegmentInsightsView } from '../services/insights.js';
+import { percent, show } from '../domain/insights/persona.js';
 import { parseSegmentText, printSegmentText } from '../domain/segments/text.js';
 import type { Condition } from '../domain/segments/ast.js';
 import { CliError, EXIT, chooseWorkspace, printJson, withSegmenta, type GlobalOptions } from './context.js';
@@ -175,6 +177,27 @@ export function registerSegments(program: Command): void {
       });
     });
 
+  seg.command('insights <key>').description('how a segment differs from the whole base: persona card, effects with intervals, top values')
+    .option('--as-of <time>', 'read events up to this ISO-8601 time (default: now)').option('--top <n>', 'values per dimension', '10')
+    .option('--confidence <c>', 'confidence of the intervals', '0.95').option('--max-profiles <n>', 'read the features of a sample of about this many profiles above it', '200000')
+    .option('--all', 'list every feature, not only the headline metrics and the distinguishing values').option(...wsOpt)
+    .action(async (key: string, opts: { asOf?: string; top: string; confidence: string; maxProfiles: string; all?: boolean; workspace?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const asOf = opts.asOf === undefined ? undefined : Date.parse(opts.asOf);
+      if (asOf !== undefined && !Number.isFinite(asOf)) throw new CliError(`--as-of must be an ISO-8601 time, got '${opts.asOf}'`, EXIT.usage);
+      const top = Number(opts.top);
+      const confidence = Number(opts.confidence);
+      if (!Number.isInteger(top) || top < 1 || top > 100) throw new CliError('--top must be a whole number from 1 to 100', EXIT.usage);
+      if (!(confidence >= 0.5 && confidence < 1)) throw new CliError('--confidence must be at least 0.5 and below 1', EXIT.usage);
+      const maxProfiles = Number(opts.maxProfiles);
+      if (!Number.isInteger(maxProfiles) || maxProfiles < 100) throw new CliError('--max-profiles must be a whole number of at least 100', EXIT.usage);
+      await withSegmenta(g, async (sg) => {
+        const r = await sg.insights.segment(await chooseWorkspace(sg, ws(opts)), key, { top, confidence, maxProfiles, ...(asOf !== undefined ? { asOf } : {}) });
+        if (g.json) return printJson(r);
+        printInsights(r, opts.all === true);
+      });
+    });
+
   seg.command('compute').description('recompute every segment and computed trait of the workspace now').option(...wsOpt)
     .action(async (opts: { workspace?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
@@ -237,6 +260,37 @@ export function registerSegments(program: Command): void {
         console.log(`computed trait ${c.key} (${c.kind}) defined and computed`);
       });
     });
+}
+
+/**
+ * Insights as text: the persona card, then a table (members, base, difference and lift against the
+ * base with their intervals, standardized effect); `*` marks distinguishing features. By default the
+ * metrics, flags and consent, plus the distinguishing values of the dimensions.
+ */
+function printInsights(r: SegmentInsightsView, all: boolean): void {
+  const pc = Math.round(r.confidence * 100);
+  console.log(r.card.text);
+  if (r.segment.stale) console.log(`(memberships may be stale: ${r.segment.staleReason})`);
+  const sample = r.sample ? `; features from a sample (${percent(r.sample.members)} of members, ${percent(r.sample.rest)} of the rest)` : '';
+  console.log(`\nevents up to ${r.asOf}; ${pc} % intervals${sample}; computed in ${Math.round(r.durationMs)} ms\n`);
+  const rows = r.features.filter((f) => all || f.value === null || f.feature === 'consent' || f.distinguishing);
+  const interval = (lo: number | null, hi: number | null, fmt: (x: number) => string) => (lo === null || hi === null ? '' : `[${fmt(lo)}, ${fmt(hi)}]`);
+  const table = rows.map((f) => {
+    const fmt = (x: number) => show(x, f.format);
+    const diff = f.difference.value === null ? '–' : `${signed(fmt(f.difference.value))} ${interval(f.difference.low, f.difference.high, (x) => signed(fmt(x)))}`;
+    const lift = f.ratio.value === null ? '–' : `${f.ratio.value.toFixed(2)}× ${interval(f.ratio.low, f.ratio.high, (x) => x.toFixed(2))}`;
+    const effect = f.effect.value === null ? '–' : f.effect.value.toFixed(2);
+    return [`${f.distinguishing ? '*' : ' '} ${f.label}`, fmt(f.members.value), fmt(f.base.value), diff, lift, effect];
+  });
+  const head = ['  feature', 'members', 'base', `difference [${pc} %]`, `lift [${pc} %]`, 'effect'];
+  const widths = head.map((h, i) => Math.min(i === 0 ? 52 : 40, Math.max(h.length, ...table.map((row) => (row[i] ?? '').length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.slice(0, widths[i]).padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(line(head));
+  for (const row of table) console.log(line(row));
+}
+
+function signed(text: string): string {
+  return text.startsWith('-') ? text : `+${text}`;
 }
 
 /** The name and description options that were given (create and edit). */

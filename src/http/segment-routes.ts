@@ -1,7 +1,7 @@
 /**
  * Segments and computed traits over HTTP (Bearer token): list, create, edit (new version), archive,
  * versions, members (JSON, CSV or JSONL), sizes over time, guard, explain, estimate, check, overlap,
- * membership changes since a cursor, recomputation.
+ * insights (how a segment differs from the base), membership changes since a cursor, recomputation.
  */
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
@@ -75,6 +75,18 @@ export function mountSegments(app: Hono<Env>, sg: Segmenta): void {
   app.delete('/api/v1/segments/:key', editor, async (c) => c.json(await sg.segments.archive(ws(c), keyOf(c))));
   app.get('/api/v1/segments/:key/versions', viewer, async (c) => c.json({ versions: await sg.segments.history(ws(c), keyOf(c)) }));
   app.get('/api/v1/segments/:key/sizes', viewer, async (c) => c.json({ sizes: await sg.segments.sizes(ws(c), keyOf(c)) }));
+  app.get('/api/v1/segments/:key/insights', viewer, async (c) => {
+    const asOf = c.req.query('asOf');
+    const at = asOf === undefined ? undefined : Date.parse(asOf);
+    if (at !== undefined && !Number.isFinite(at)) throw new InputError('bad_request', `query parameter asOf must be an ISO-8601 time, got '${asOf}'`);
+    const confidence = c.req.query('confidence');
+    return c.json(await sg.insights.segment(ws(c), keyOf(c), {
+      ...(at !== undefined ? { asOf: at } : {}),
+      ...(c.req.query('top') !== undefined ? { top: intQuery(c, 'top', 10) } : {}),
+      ...(c.req.query('maxProfiles') !== undefined ? { maxProfiles: intQuery(c, 'maxProfiles', 0) } : {}),
+      ...(confidence !== undefined ? { confidence: Number(confidence) } : {}),
+    }));
+  });
   app.get('/api/v1/segments/:key/guard', viewer, async (c) => {
     const num = (n: string) => (c.req.query(n) === undefined ? undefined : Number(c.req.query(n)));
     const opts = { baseline: num('baseline'), lift: num('lift'), holdout: num('holdout') };

@@ -5,6 +5,7 @@
  */
 import type { SegmentStorage } from './segments.js';
 import type { EventRow } from '../domain/normalize.js';
+import type { InsightQuery, InsightStats } from '../domain/insights/features.js';
 
 export interface WorkspaceRecord {
   id: string;
@@ -224,6 +225,15 @@ export interface StoragePort {
   insertModelRun(r: ModelRunRecord): Promise<void>;
   /** Runs of a workspace (of one model when given), newest first. */
   modelRuns(workspaceId: string, model: string | undefined, limit: number): Promise<ModelRunRecord[]>;
+
+  /**
+   * Segment insights (docs/insights.md): the features of the active profiles from their events up to
+   * `asOf` (domain/insights/features.ts, read with `rules`), reduced to sufficient statistics for the
+   * segment's current members and for the rest, in one statement; above `maxProfiles`, features of a
+   * deterministic sample (each group's rate in `sampleRate`), sizes, orders and revenue still exact.
+   * Per dimension, the `topValues` most common values overall and among the members.
+   */
+  segmentInsightStats(workspaceId: string, segmentKey: string, query: InsightQuery): Promise<InsightStats>;
 
   /** Re-sort stored events by workspace, profile and time so per-profile scans read few blocks. */
   compact(): Promise<void>;

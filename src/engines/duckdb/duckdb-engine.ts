@@ -43,6 +43,8 @@ import { duckdbDialect, pointer } from '../../domain/sql/dialects.js';
 import { toDuckParams } from './params.js';
 import { TypedColumns } from './typed-columns.js';
 import { DAY_PARTS, TIMING_BUCKETS } from '../../domain/behavioural/model.js';
+import { OTHER_CHANNELS, type DimensionKey, type FlagKey, type InsightQuery, type InsightStats, type MetricKey, type Population } from '../../domain/insights/features.js';
+import type { Moments } from '../../domain/insights/stats.js';
 
 type Row = Record<string, unknown>;
 
@@ -525,6 +527,188 @@ export class DuckDBEngine implements StoragePort {
     }));
   }
 
+  // ---- segment insights (docs/insights.md) ----------------------------------------------------------
+
+  async segmentInsightStats(workspaceId: string, segmentKey: string, q: InsightQuery): Promise<InsightStats> {
+    const { asOf, rules, topValues } = q;
+    // Sizes first: they decide whether features are read for every profile or for a sample.
+    const sizes = (await this.all(
+      `SELECT count(*) FILTER (WHERE m.profile_id IS NOT NULL) AS members, count(*) FILTER (WHERE m.profile_id IS NULL) AS rest FROM profiles pr
+       LEFT JOIN (SELECT DISTINCT profile_id FROM memberships WHERE workspace_id = $1 AND segment_key = $2) m ON m.profile_id = pr.profile_id
+       WHERE pr.workspace_id = $1 AND pr.merged_into IS NULL`, [workspaceId, segmentKey]))[0] ?? {};
+    const rate = sampleRates(toNum(sizes['members'] ?? 0), toNum(sizes['rest'] ?? 0), q.maxProfiles);
+    const sampled = rate.members < 1 || rate.rest < 1;
+    const p = new Params(duckdbDialect);
+    const ws = p.str(workspaceId);
+    const nowMs = `CAST(${p.int(asOf)} AS BIGINT)`;
+    const at = `make_timestamptz(${nowMs} * 1000)`;
+    const host = (col: string) => `lower(nullif(regexp_extract(${col}, ${p.str('^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)')}, 1), ''))`;
+    const medium = rules.mediumChannels.map((c) => `WHEN list_contains(${p.bind(c.mediums.map((x) => x.toLowerCase()), 'string[]')}, lower(campaign_medium)) THEN ${p.str(c.channel)}`).join(' ');
+    // The columns the features read; hosts only for page views (the regular expression is the costly part).
+    const raw = `SELECT e.profile_id, e.timestamp, epoch_ms(e.timestamp) AS ms, e.type, e.event, e.revenue, e.coupon, e.discount, e.categories, e.brands,
+        e.country, e.device_type, e.campaign_medium, (e.campaign_medium IS NOT NULL OR e.campaign_source IS NOT NULL OR e.campaign_name IS NOT NULL) AS tagged,
+        e.referrer IS NULL AS no_referrer,
+        CASE WHEN e.type = 'page' THEN ${host('e.referrer')} END AS ref_host,
+        CASE WHEN e.type = 'page' AND e.referrer IS NOT NULL THEN ${host('e.page_url')} END AS page_host
+      FROM events e WHERE e.workspace_id = ${ws} AND e.timestamp <= ${at}${sampled ? ' AND e.profile_id IN (SELECT profile_id FROM picked)' : ''}`;
+    // One row per event with what the features need: UTC weekday (0 = Monday, from the day number) and hour
+    // by arithmetic on epoch milliseconds (AT TIME ZONE costs several times the whole scan), a device
+    // class, and for an arrival (a page view not referred by the site itself) its channel: the
+    // campaign's medium, else the referrer's kind, else direct. Pages inside a visit, screens and
+    // tracks have none.
+    const DAY = 86_400_000;
+    const floorDay = `((ms - ((ms % ${DAY}) + ${DAY}) % ${DAY}) // ${DAY})`;
+    const ev = `SELECT profile_id, timestamp, ((${floorDay} + 3) % 7 + 7) % 7 >= 5 AS weekend, ((ms % ${DAY}) + ${DAY}) % ${DAY} // 3600000 AS hr,
+        (type = 'track' AND event = ${p.str(rules.orderEvent)}) AS is_order, (type = 'track' AND event = ${p.str(rules.productViewEvent)}) AS is_view,
+        revenue, (coupon IS NOT NULL OR coalesce(discount, 0) > 0) AS with_coupon, categories, brands, country,
+        CASE WHEN device_type IS NULL THEN NULL
+             WHEN list_contains(${p.bind(rules.deviceTypes.mobile, 'string[]')}, lower(device_type)) THEN 'mobile'
+             WHEN list_contains(${p.bind(rules.deviceTypes.tablet, 'string[]')}, lower(device_type)) THEN 'tablet'
+             WHEN list_contains(${p.bind(rules.deviceTypes.desktop, 'string[]')}, lower(device_type)) THEN 'desktop' ELSE 'other' END AS dev,
+        CASE WHEN type <> 'page' THEN NULL
+             WHEN NOT no_referrer AND ref_host IS NOT DISTINCT FROM page_host THEN NULL
+             WHEN tagged THEN CASE ${medium} ELSE ${p.str(OTHER_CHANNELS.campaign)} END
+             WHEN ref_host IS NULL THEN ${p.str(OTHER_CHANNELS.direct)}
+             WHEN regexp_matches(ref_host, ${p.str(rules.searchHosts)}, 'i') THEN ${p.str(OTHER_CHANNELS.search)}
+             WHEN regexp_matches(ref_host, ${p.str(rules.socialHosts)}, 'i') THEN ${p.str(OTHER_CHANNELS.social)}
+             ELSE ${p.str(OTHER_CHANNELS.referral)} END AS channel
+      FROM (${raw})`;
+    // The most frequent key of a histogram (value → count); ties to the first in code-unit order.
+    const main = (histogram: string) => `list_sort(list_transform(map_entries(${histogram}), x -> {'c': -CAST(x.value AS BIGINT), 'k': x.key}))[1].k`;
+    const part = (name: keyof typeof DAY_PARTS) => `count(*) FILTER (WHERE hr BETWEEN ${DAY_PARTS[name][0]} AND ${DAY_PARTS[name][1]}) AS ${quoteIdent(`dp_${name}`)}`;
+    const perProfile = `SELECT profile_id, count(*) AS events, count(*) FILTER (WHERE weekend) AS weekend_events,
+        count(dev) AS device_events, count(*) FILTER (WHERE dev = 'mobile') AS mobile_events, count(*) FILTER (WHERE dev = 'tablet') AS tablet_events,
+        count(*) FILTER (WHERE dev = 'desktop') AS desktop_events, count(*) FILTER (WHERE dev = 'other') AS other_events,
+        ${part('night')}, ${part('morning')}, ${part('afternoon')}, ${part('evening')},
+        count(*) FILTER (WHERE is_order) AS orders, coalesce(sum(revenue) FILTER (WHERE is_order), 0) AS revenue,
+        count(*) FILTER (WHERE is_order AND with_coupon) AS coupon_orders, count(*) FILTER (WHERE is_order AND weekend) AS weekend_orders,
+        count(*) FILTER (WHERE is_view) AS product_views,
+        epoch_ms(min(timestamp)) AS first_ms, epoch_ms(max(timestamp)) AS last_ms, epoch_ms(max(timestamp) FILTER (WHERE is_order)) AS last_order_ms,
+        arg_max(country, timestamp) FILTER (WHERE country IS NOT NULL) AS country,
+        ${main('histogram(channel) FILTER (WHERE channel IS NOT NULL)')} AS channel,
+        ${main(`list_aggregate(flatten(list(categories) FILTER (WHERE is_order)), 'histogram')`)} AS category,
+        ${main(`list_aggregate(flatten(list(brands) FILTER (WHERE is_order)), 'histogram')`)} AS brand
+      FROM (${ev}) GROUP BY profile_id`;
+    const greatest = (...xs: string[]) => `greatest(${xs.join(', ')})`;
+    const dayParts = ['night', 'morning', 'afternoon', 'evening'] as const;
+    const dp = (n: (typeof dayParts)[number]) => quoteIdent(`dp_${n}`);
+    // Ties go to the first in the written order, so every profile has one value.
+    const dominantDevice = `CASE WHEN coalesce(f.device_events, 0) = 0 THEN NULL
+        WHEN f.mobile_events >= ${greatest('f.tablet_events', 'f.desktop_events', 'f.other_events')} THEN 'mobile'
+        WHEN f.tablet_events >= ${greatest('f.desktop_events', 'f.other_events')} THEN 'tablet'
+        WHEN f.desktop_events >= f.other_events THEN 'desktop' ELSE 'other' END`;
+    const dominantPart = `CASE WHEN coalesce(f.events, 0) = 0 THEN NULL
+        ${dayParts.slice(0, -1).map((n, i) => `WHEN f.${dp(n)} >= ${greatest(...dayParts.slice(i + 1).map((o) => `f.${dp(o)}`))} THEN ${p.str(n)}`).join(' ')}
+        ELSE ${p.str('evening')} END`;
+    const trait = `SELECT entity_id, arg_max(value, updated_at) AS v FROM trait_updates
+        WHERE workspace_id = ${ws} AND entity_type = 'profile' AND key = ${p.str(rules.countryTrait)} GROUP BY entity_id`;
+    const members = `SELECT DISTINCT profile_id FROM memberships WHERE workspace_id = ${ws} AND segment_key = ${p.str(segmentKey)}`;
+    // A deterministic sample by a hash of the profile id, at each group's rate (in millionths).
+    const pick = (member: boolean) => `hash(pr.profile_id) % 1000000 < ${p.int(Math.round((member ? rate.members : rate.rest) * 1e6))}`;
+    // (built only when sampled: an unused bound parameter is an error)
+    const picked = sampled ? `SELECT pr.profile_id FROM profiles pr LEFT JOIN (${members}) m ON m.profile_id = pr.profile_id
+      WHERE pr.workspace_id = ${ws} AND pr.merged_into IS NULL AND CASE WHEN m.profile_id IS NOT NULL THEN ${pick(true)} ELSE ${pick(false)} END` : '';
+    const prof = `SELECT pr.profile_id, m.profile_id IS NOT NULL AS member,
+        coalesce(f.events, 0) AS events, coalesce(f.orders, 0) AS orders, coalesce(f.revenue, 0) AS revenue, coalesce(f.device_events, 0) AS device_events,
+        f.weekend_events, f.mobile_events + f.tablet_events AS handheld_events, f.coupon_orders, f.weekend_orders, f.product_views,
+        f.first_ms, f.last_ms, f.last_order_ms, f.channel, f.category, f.brand,
+        coalesce(CASE WHEN json_type(t.v) = 'VARCHAR' THEN nullif(json_extract_string(t.v, '$'), '') END, f.country) AS country,
+        ${dominantDevice} AS device, ${dominantPart} AS daypart
+      FROM profiles pr
+      LEFT JOIN (${perProfile}) f ON f.profile_id = pr.profile_id
+      LEFT JOIN (${members}) m ON m.profile_id = pr.profile_id
+      LEFT JOIN (${trait}) t ON t.entity_id = pr.profile_id
+      WHERE pr.workspace_id = ${ws} AND pr.merged_into IS NULL${sampled ? ` AND pr.profile_id IN (SELECT profile_id FROM picked)` : ''}`;
+    const metrics: Record<MetricKey, string> = {
+      orders: 'CAST(orders AS DOUBLE)',
+      revenue: 'CAST(revenue AS DOUBLE)',
+      orders_per_year: `CASE WHEN orders > 0 THEN orders / (greatest(${nowMs} - first_ms, ${p.int(rules.minTenureDays * DAY)}) / ${p.float(365.25 * DAY)}) END`,
+      aov: 'CASE WHEN orders > 0 THEN revenue / orders END',
+      coupon_share: 'CASE WHEN orders > 0 THEN coupon_orders / orders END',
+      weekend_share: 'CASE WHEN events > 0 THEN weekend_events / events END',
+      weekend_order_share: 'CASE WHEN orders > 0 THEN weekend_orders / orders END',
+      mobile_share: 'CASE WHEN device_events > 0 THEN handheld_events / device_events END',
+      events: 'CASE WHEN events > 0 THEN CAST(events AS DOUBLE) END',
+      product_views: 'CASE WHEN events > 0 THEN CAST(product_views AS DOUBLE) END',
+      recency_days: `CASE WHEN events > 0 THEN (${nowMs} - last_ms) / ${p.float(DAY)} END`,
+      days_since_order: `CASE WHEN orders > 0 THEN (${nowMs} - last_order_ms) / ${p.float(DAY)} END`,
+    };
+    const populations: Record<Population, string> = {
+      all: 'true', active: 'events > 0', visitors: 'channel IS NOT NULL', buyers: 'orders > 0', devices: 'device_events > 0', located: 'country IS NOT NULL',
+    };
+    const flags: Record<FlagKey, string> = { buyer: 'orders > 0', repeat_buyer: 'orders > 1' };
+    const dims: Record<DimensionKey, { expr: string; population: Population }> = {
+      category: { expr: 'category', population: 'buyers' },
+      brand: { expr: 'brand', population: 'buyers' },
+      channel: { expr: 'channel', population: 'visitors' },
+      device: { expr: 'device', population: 'devices' },
+      country: { expr: 'country', population: 'located' },
+      daypart: { expr: 'daypart', population: 'active' },
+    };
+    const struct = (kind: string, name: string, n: string, s1 = 'NULL', s2 = 'NULL') =>
+      `{'kind': ${p.str(kind)}, 'name': ${p.str(name)}, 'n': CAST(${n} AS BIGINT), 's1': CAST(${s1} AS DOUBLE), 's2': CAST(${s2} AS DOUBLE)}`;
+    // Every per-group number in one aggregate row per group, unpivoted through a list of structs.
+    const groupItems = [
+      struct('size', 'profiles', 'count(*)', 'sum(orders)', 'sum(revenue)'),
+      ...Object.entries(populations).map(([k, cond]) => struct('population', k, `count(*) FILTER (WHERE ${cond})`)),
+      ...Object.entries(metrics).map(([k, x]) => struct('metric', k, `count(${x})`, `avg(${x})`, `coalesce(stddev_samp(${x}), 0)`)),
+      ...Object.entries(flags).map(([k, cond]) => struct('flag', k, `count(*) FILTER (WHERE ${cond})`)),
+    ];
+    const values = Object.entries(dims).map(([k, d]) => `SELECT ${p.str(k)} AS dim, ${d.expr} AS val, member FROM prof WHERE ${populations[d.population]}`).join(' UNION ALL ');
+    const k = p.int(topValues);
+    // Sampled: orders and revenue of each group still from every order (they are shares of the whole).
+    const totals = sampled ? `UNION ALL SELECT m.profile_id IS NOT NULL, 'total', 'orders', NULL, count(*), coalesce(sum(e.revenue), 0), NULL
+        FROM events e JOIN profiles pr ON pr.workspace_id = e.workspace_id AND pr.profile_id = e.profile_id LEFT JOIN (${members}) m ON m.profile_id = e.profile_id
+        WHERE e.workspace_id = ${ws} AND e.timestamp <= ${at} AND e.type = 'track' AND e.event = ${p.str(rules.orderEvent)} AND pr.merged_into IS NULL GROUP BY ALL` : '';
+    const sql = `WITH ${sampled ? `picked AS MATERIALIZED (${picked}), ` : ''}prof AS MATERIALIZED (${prof}),
+      cons AS (
+        SELECT profile_id, prefs, max(timestamp) AS ts FROM (
+          SELECT profile_id, timestamp, json_extract(context, '$.consent.categoryPreferences') AS prefs FROM events
+          WHERE workspace_id = ${ws} AND timestamp <= ${at} AND contains(CAST(context AS VARCHAR), 'categoryPreferences')${sampled ? ' AND profile_id IN (SELECT profile_id FROM picked)' : ''}
+        ) WHERE json_type(prefs) = 'OBJECT' GROUP BY ALL),
+      purposes AS (
+        -- the latest boolean per purpose (segment condition \`consent\`); at a tie in time, granted wins
+        SELECT c.profile_id, j.key AS purpose, arg_max(CAST(j.value AS BOOLEAN), epoch_us(c.ts) * 2 + CAST(CAST(j.value AS BOOLEAN) AS BIGINT)) AS granted
+        FROM cons c, json_each(c.prefs) j WHERE json_type(j.value) = 'BOOLEAN' GROUP BY ALL),
+      vc AS (SELECT dim, val, count(*) FILTER (WHERE member) AS m, count(*) FILTER (WHERE NOT member) AS r FROM (${values}) WHERE val IS NOT NULL GROUP BY ALL),
+      top AS (SELECT * FROM vc QUALIFY row_number() OVER (PARTITION BY dim ORDER BY m + r DESC, val) <= ${k} OR row_number() OVER (PARTITION BY dim ORDER BY m DESC, val) <= ${k})
+      SELECT member, x.kind, x.name, NULL AS val, x.n, x.s1, x.s2 FROM (SELECT member, unnest([${groupItems.join(', ')}]) AS x FROM prof GROUP BY member)
+      UNION ALL SELECT pr.member, 'consent', NULL, q.purpose, count(*) FILTER (WHERE q.granted), NULL, NULL FROM purposes q JOIN prof pr USING (profile_id) GROUP BY ALL
+      UNION ALL SELECT true, 'value', dim, val, m, NULL, NULL FROM top
+      UNION ALL SELECT false, 'value', dim, val, r, NULL, NULL FROM top
+      ${totals}`;
+    const rows = await this.all(sql, toDuckParams(p.list));
+    const empty = (sampleRate: number): InsightStats['members'] => ({
+      profiles: 0, orders: 0, revenue: 0, sampleRate,
+      populations: { all: 0, active: 0, visitors: 0, buyers: 0, devices: 0, located: 0 },
+      metrics: Object.fromEntries(Object.keys(metrics).map((m) => [m, { n: 0, mean: 0, sd: 0 }])) as Record<MetricKey, Moments>,
+      flags: { buyer: 0, repeat_buyer: 0 },
+      consent: new Map(),
+      values: { category: new Map(), brand: new Map(), channel: new Map(), device: new Map(), country: new Map(), daypart: new Map() },
+    });
+    const out: InsightStats = { members: empty(rate.members), rest: empty(rate.rest) };
+    const isKey = <K extends string>(o: Record<K, unknown>, key: string): key is K => Object.hasOwn(o, key);
+    for (const r of rows) {
+      const g = r['member'] === true ? out.members : out.rest;
+      const name = String(r['name']);
+      const n = toNum(r['n'] ?? 0);
+      const [s1, s2] = ['s1', 's2'].map((c) => (r[c] === null || r[c] === undefined ? 0 : toNum(r[c]))) as [number, number];
+      switch (r['kind']) {
+        case 'size': if (!sampled) Object.assign(g, { orders: s1, revenue: s2 }); break;
+        case 'total': Object.assign(g, { orders: n, revenue: s1 }); break;
+        case 'population': if (isKey(g.populations, name)) g.populations[name] = n; break;
+        case 'metric': if (isKey(g.metrics, name)) g.metrics[name] = { n, mean: s1, sd: s2 }; break;
+        case 'flag': if (isKey(g.flags, name)) g.flags[name] = n; break;
+        case 'consent': g.consent.set(String(r['val']), n); break;
+        case 'value': if (isKey(g.values, name)) g.values[name].set(String(r['val']), n); break;
+      }
+    }
+    // exact sizes, whether sampled or not
+    out.members.profiles = toNum(sizes['members'] ?? 0);
+    out.rest.profiles = toNum(sizes['rest'] ?? 0);
+    return out;
+  }
+
   async compact(): Promise<void> {
     // not while typed columns are back-filled (it walks row ids; a compaction renumbers them)
     await this.typed.maintenance.run(() => this.writeLock.run(async () => {
@@ -570,6 +754,17 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code === 'EPERM';
   }
+}
+
+/**
+ * Sampling rates of segment insights: everyone up to `maxProfiles`; above, members are kept whole up to
+ * half the budget (else sampled to it) and the rest fills the remainder.
+ */
+function sampleRates(members: number, rest: number, maxProfiles: number): { members: number; rest: number } {
+  if (members + rest <= maxProfiles) return { members: 1, rest: 1 };
+  const m = members > maxProfiles / 2 ? maxProfiles / 2 / members : 1;
+  const r = rest > 0 ? Math.min(1, (maxProfiles - members * m) / rest) : 1;
+  return { members: m, rest: r };
 }
 
 /** Bound as one LIST parameter: any number of ids, still a single bound value. */
