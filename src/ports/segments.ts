@@ -107,6 +107,12 @@ export interface SegmentStorage extends WebhookStorage {
   invalidateState(workspaceId: string, profileIds: string[]): Promise<void>;
   /** Run a compiled plan and read its rows (estimates and one-profile checks). */
   query(q: CompiledQuery): Promise<Array<Record<string, unknown>>>;
+  /**
+   * Run a compiled plan and read it column-wise, chunk by chunk: the `numeric` columns as numbers (NaN
+   * for NULL), the others as text. For results of a row per profile and many columns (model features:
+   * 1M profiles × 200 columns as row objects did not fit a 4 GB heap).
+   */
+  queryColumns(q: CompiledQuery, numeric: ReadonlySet<string>): Promise<{ rows: number; numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }>;
   /** Base names of the property paths whose typed columns are filled for every event (CompileInput.typedColumns). */
   typedColumns(): ReadonlySet<string>;
   /**

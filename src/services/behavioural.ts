@@ -97,16 +97,17 @@ export class BehaviouralService {
     const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
       workspaceId: ws, now: asOf, segments: [], computed: prefixed, typedColumns: this.store.segments.typedColumns(),
     });
-    const rows = await this.store.segments.query(q);
-    const n = rows.length;
-    const profileIds = rows.map((r) => String(r['pid']));
+    // Column-wise: a row object per profile with ~200 features did not fit the heap at 1M profiles.
+    const read = await this.store.segments.queryColumns(q, new Set(q.computedColumns.filter((c) => NUMERIC_COMPUTED_KINDS.has(c.kind)).map((c) => c.column)));
+    const n = read.rows;
+    const profileIds = (read.texts.get('pid') ?? []).map((p) => String(p));
     const out: Features[] = parts.map(() => ({ profileIds, columns: {}, text: {} }));
     for (const c of q.computedColumns) {
       const [, i, key] = /^m(\d+)__(.*)$/.exec(c.key) ?? [];
       const f = out[Number(i)];
       if (!f || key === undefined) throw new Error(`feature column ${c.key} of no model`);
-      if (NUMERIC_COMPUTED_KINDS.has(c.kind)) f.columns[key] = Float64Array.from(rows, (r) => numeric(r[c.column]));
-      else f.text[key] = rows.map((r) => textOf(r[c.column]));
+      if (NUMERIC_COMPUTED_KINDS.has(c.kind)) f.columns[key] = read.numbers.get(c.column) ?? new Float64Array(n).fill(NaN);
+      else f.text[key] = (read.texts.get(c.column) ?? []).map((v) => textOf(v));
     }
     parts.forEach(({ m, config }, i) => {
       const f = out[i] as Features;
@@ -158,11 +159,11 @@ export class BehaviouralService {
     });
     if (!defs.length) return out;
     const q = compileWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: asOf, segments: [], computed: defs, typedColumns: this.store.segments.typedColumns() });
-    const rows = await this.store.segments.query(q);
+    const read = await this.store.segments.queryColumns(q, new Set());
     for (const c of q.computedColumns) {
       const values = new Set<string>();
-      for (const r of rows) {
-        const list = parseList(textOf(r[c.column]));
+      for (const t of read.texts.get(c.column) ?? []) {
+        const list = parseList(textOf(t));
         for (const v of list) if (typeof v === 'string' || typeof v === 'number') values.add(String(v));
       }
       out[Number(/^m(\d+)__/.exec(c.key)?.[1])] = [...values].sort();

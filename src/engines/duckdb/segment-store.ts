@@ -111,6 +111,50 @@ export class DuckDBSegmentStore implements SegmentStorage {
     return this.all(q.sql, toDuckParams(q.params));
   }
 
+  async queryColumns(q: CompiledQuery, numeric: ReadonlySet<string>): Promise<{ rows: number; numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
+    // Materialized in DuckDB's memory (not streamed): another statement on this connection while a
+    // stream is open cuts the stream short, and the background work shares the connection.
+    const res = await this.reader.run(q.sql, toDuckParams(q.params));
+    const names = res.columnNames();
+    let next = 0;
+    let cap = 1 << 16;
+    let n = 0;
+    const nums = new Map<number, Float64Array>();
+    const txt = new Map<number, Array<string | null>>();
+    names.forEach((name, i) => (numeric.has(name) ? nums.set(i, new Float64Array(cap)) : txt.set(i, [])));
+    for (;;) {
+      if (next >= res.chunkCount) break;
+      const chunk = res.getChunk(next++);
+      if (chunk.rowCount === 0) continue;
+      const rc = chunk.rowCount;
+      if (n + rc > cap) {
+        cap = Math.max(cap * 2, n + rc);
+        for (const [i, arr] of nums) {
+          const grown = new Float64Array(cap);
+          grown.set(arr.subarray(0, n));
+          nums.set(i, grown);
+        }
+      }
+      for (const [i, arr] of nums) {
+        const vals = chunk.getColumnValues(i);
+        for (let j = 0; j < rc; j++) arr[n + j] = numberOf(vals[j]);
+      }
+      for (const [i, arr] of txt) {
+        const vals = chunk.getColumnValues(i);
+        for (let j = 0; j < rc; j++) {
+          const v = vals[j];
+          arr.push(v === null || v === undefined ? null : String(v));
+        }
+      }
+      n += rc;
+    }
+    const numbers = new Map<string, Float64Array>();
+    const texts = new Map<string, Array<string | null>>();
+    for (const [i, arr] of nums) numbers.set(names[i] as string, arr.subarray(0, n));
+    for (const [i, arr] of txt) texts.set(names[i] as string, arr);
+    return { rows: n, numbers, texts };
+  }
+
   async evaluate(q: CompiledQuery, t: EvaluationTarget): Promise<EvaluationOutcome> {
     const lane = t.lane ?? 'full';
     if (lane === 'fast') return this.lock.run(() => this.evaluateOn(this.writer, q, t));
@@ -432,4 +476,13 @@ export class DuckDBSegmentStore implements SegmentStorage {
       WHERE workspace_id = $1 AND seq > $2${extra} ORDER BY seq LIMIT $3`, params);
     return rows.map(DuckDBSegmentStore.change);
   }
+}
+
+/** A DuckDB value as a number: NULL → NaN; BIGINT, DECIMAL and numeric text through their text. */
+function numberOf(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v === null || v === undefined) return NaN;
+  if (typeof v === 'bigint') return Number(v);
+  const n = Number(String(v));
+  return Number.isFinite(n) ? n : NaN;
 }
