@@ -32,3 +32,30 @@ export async function loadDemo(customers: number, seed = 42): Promise<DemoFixtur
   }
   return { sg, ws, truth, persona, end: opts.end.getTime() };
 }
+
+export interface Share { share: number; n: number }
+
+/**
+ * Of the identified customers of a persona (optionally only those `among` holds for), the share whose
+ * group is in `wanted` ("(none)" stands for no group).
+ */
+export function recall(fx: DemoFixture, groups: Map<string, string>, persona: PersonaName, wanted: string[], among: (pid: string) => boolean = () => true): Share {
+  let n = 0, hit = 0;
+  for (const [pid, p] of fx.persona) {
+    if (p !== persona || !among(pid)) continue;
+    n++;
+    if (wanted.includes(groups.get(pid) ?? '(none)')) hit++;
+  }
+  return { share: hit / Math.max(n, 1), n };
+}
+
+/** Of the identified customers in `group`, the share that are of one of the personas. */
+export function precision(fx: DemoFixture, groups: Map<string, string>, group: string, personas: PersonaName[]): Share {
+  let n = 0, hit = 0;
+  for (const [pid, p] of fx.persona) {
+    if (groups.get(pid) !== group) continue;
+    n++;
+    if (personas.includes(p)) hit++;
+  }
+  return { share: hit / Math.max(n, 1), n };
+}

@@ -9,36 +9,16 @@ import assert from 'node:assert/strict';
 import { InputError } from '../../src/domain/errors.js';
 import { BEHAVIOURAL_MODELS, groupSegmentKey } from '../../src/domain/behavioural/index.js';
 import type { PersonaName } from '../../src/demo/generator.js';
-import { loadDemo, type DemoFixture } from './demo-fixture.js';
+import { loadDemo, precision as precisionOf, recall as recallOf, type DemoFixture, type Share } from './demo-fixture.js';
 
 let fx: DemoFixture;
 before(async () => { fx = await loadDemo(800); });
 after(async () => { await fx.sg.close(); });
 
 const NO_GROUP = '(none)';
-interface Share { share: number; n: number }
-
-/** Of the identified customers of a persona (optionally only those `among` holds for), the share whose group is in `wanted`. */
-function recall(groups: Map<string, string>, persona: PersonaName, wanted: string[], among: (pid: string) => boolean = () => true): Share {
-  let n = 0, hit = 0;
-  for (const [pid, p] of fx.persona) {
-    if (p !== persona || !among(pid)) continue;
-    n++;
-    if (wanted.includes(groups.get(pid) ?? NO_GROUP)) hit++;
-  }
-  return { share: hit / Math.max(n, 1), n };
-}
-
-/** Of the identified customers in `group`, the share that are of one of the personas. */
-function precision(groups: Map<string, string>, group: string, personas: PersonaName[]): Share {
-  let n = 0, hit = 0;
-  for (const [pid, p] of fx.persona) {
-    if (groups.get(pid) !== group) continue;
-    n++;
-    if (personas.includes(p)) hit++;
-  }
-  return { share: hit / Math.max(n, 1), n };
-}
+/** The fixture's persona shares over this file's demo. */
+const recall = (groups: Map<string, string>, persona: PersonaName, wanted: string[], among?: (pid: string) => boolean): Share => recallOf(fx, groups, persona, wanted, among);
+const precision = (groups: Map<string, string>, group: string, personas: PersonaName[]): Share => precisionOf(fx, groups, group, personas);
 
 function check(checks: Array<[string, Share, number, number?]>): void {
   for (const [label, got, min, minN = 20] of checks) {

@@ -8,33 +8,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../src/domain/errors.js';
 import type { PersonaName } from '../../src/demo/generator.js';
-import { loadDemo, type DemoFixture } from './demo-fixture.js';
+import { loadDemo, precision as precisionOf, recall as recallOf, type DemoFixture } from './demo-fixture.js';
 
 let fx: DemoFixture;
 before(async () => { fx = await loadDemo(800); });
 after(async () => { await fx.sg.close(); });
 
-/** Of the identified customers of a persona, the share whose group is in `groups` (recall). */
-function recall(groups: Map<string, string>, persona: PersonaName, wanted: string[]): { share: number; n: number } {
-  let n = 0, hit = 0;
-  for (const [pid, p] of fx.persona) {
-    if (p !== persona) continue;
-    n++;
-    if (wanted.includes(groups.get(pid) ?? '')) hit++;
-  }
-  return { share: hit / Math.max(n, 1), n };
-}
-
-/** Of the identified customers in `group`, the share that are of the persona (precision). */
-function precision(groups: Map<string, string>, group: string, personas: PersonaName[]): { share: number; n: number } {
-  let n = 0, hit = 0;
-  for (const [pid, p] of fx.persona) {
-    if (groups.get(pid) !== group) continue;
-    n++;
-    if (personas.includes(p)) hit++;
-  }
-  return { share: hit / Math.max(n, 1), n };
-}
+const recall = (groups: Map<string, string>, persona: PersonaName, wanted: string[]) => recallOf(fx, groups, persona, wanted);
+const precision = (groups: Map<string, string>, group: string, personas: PersonaName[]) => precisionOf(fx, groups, group, personas);
 
 test('RFM recovers the planted personas (recall / precision thresholds)', async () => {
   const { groups } = await fx.sg.behavioural.classifyAsOf(fx.ws, 'rfm', {}, fx.end);

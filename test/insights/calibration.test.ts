@@ -9,18 +9,7 @@ import assert from 'node:assert/strict';
 import { analyze } from '../../src/domain/insights/analyze.js';
 import { DIMENSIONS, METRICS, type DimensionKey, type GroupStats, type InsightStats, type MetricKey } from '../../src/domain/insights/features.js';
 import type { Moments } from '../../src/domain/insights/stats.js';
-
-/** mulberry32: a small seeded generator (the same draws on every run). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../src/demo/random.js';
 
 /** Per dimension, value shares of the population (some rare: where normal approximations fail). */
 const VALUE_SHARES: Record<DimensionKey, number[]> = {
