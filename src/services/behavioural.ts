@@ -216,6 +216,19 @@ export class BehaviouralService {
    * model's traits written under its own source, one recomputation of the segments at the end.
    */
   async runMany(ws: string, ids: string[], opts: { configs?: Record<string, unknown>; asOf?: number; progress?: (p: ModelProgress) => void } = {}): Promise<ModelRunView[]> {
+    // Runs of one workspace go one after the other: two at once would each read the other's half-written
+    // previous groups and record movement against the wrong run.
+    const before = this.runsInFlight.get(ws) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(() => this.runManyNow(ws, ids, opts));
+    const tail = mine.catch(() => undefined);
+    this.runsInFlight.set(ws, tail);
+    void tail.then(() => { if (this.runsInFlight.get(ws) === tail) this.runsInFlight.delete(ws); });
+    return mine;
+  }
+
+  private readonly runsInFlight = new Map<string, Promise<unknown>>();
+
+  private async runManyNow(ws: string, ids: string[], opts: { configs?: Record<string, unknown>; asOf?: number; progress?: (p: ModelProgress) => void }): Promise<ModelRunView[]> {
     const parts = this.parts(ids, opts.configs);
     const models = parts.map(({ m }) => m);
     const asOf = opts.asOf ?? this.clock();

@@ -110,3 +110,18 @@ test('bad input: unknown model and invalid configuration say what is wrong, and 
   await assert.rejects(fx.sg.behavioural.run(fx.ws, 'lifecycle', { config: { activeDays: 300, churnDays: 100 } }), /newDays ≤ activeDays < churnDays/);
   assert.equal((await fx.sg.behavioural.runs(fx.ws)).length, before);
 });
+
+test('two runs of a model started at once go one after the other: the second records movement since the first', async () => {
+  const [a, b] = await Promise.all([
+    fx.sg.behavioural.run(fx.ws, 'lifecycle', { asOf: fx.end - 30 * 86_400_000 }),
+    fx.sg.behavioural.run(fx.ws, 'lifecycle', { asOf: fx.end }),
+  ]);
+  const movement = b.summary['movement'] as { sinceRun: string } | undefined;
+  assert.equal(movement?.sinceRun, a.runId, 'the second run compares with the first');
+  const rows = await fx.sg.store.segments.query({ sql: `SELECT count(DISTINCT run_id) AS runs, min(run_id) AS run FROM model_traits WHERE model = 'lifecycle'`, params: [], segmentColumns: [], computedColumns: [] });
+  assert.deepEqual([Number(rows[0]?.['runs']), String(rows[0]?.['run'])], [1, b.runId], 'only the last run\'s outputs remain');
+  // A failing run does not block the next one.
+  await assert.rejects(fx.sg.behavioural.run(fx.ws, 'lifecycle', { config: { churnDays: 1 } }), /newDays ≤ activeDays < churnDays/);
+  const c = await fx.sg.behavioural.run(fx.ws, 'lifecycle', { asOf: fx.end });
+  assert.equal((c.summary['movement'] as { sinceRun: string } | undefined)?.sinceRun, b.runId, 'the run after a refused one compares with the last good run');
+});
