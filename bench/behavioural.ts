@@ -20,17 +20,10 @@ import { Segmenta } from '../src/app/segmenta.js';
 import { BEHAVIOURAL_MODELS } from '../src/domain/behavioural/index.js';
 import { Params } from '../src/domain/sql/dialect.js';
 import { DIALECTS } from '../src/domain/sql/dialects.js';
-import { generate } from './segments.js';
+import { NOW, generate, time } from './segments.js';
 
 export interface BehaviouralBenchOptions { profiles?: number; events?: number; dir?: string; perModel?: boolean }
 
-const NOW = Date.parse('2026-10-31T12:00:00Z');
-
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, performance.now() - t];
-}
 
 export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
   const profiles = opts.profiles ?? 1_000_000;

@@ -21,14 +21,15 @@ import { propertyColumn } from '../src/domain/segments/compile.js';
 export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number }
 
 const D = 86_400_000;
-const NOW = Date.parse('2026-10-31T12:00:00Z');
+/** The generated shop's clock (its events span the two years before). */
+export const NOW = Date.parse('2026-10-31T12:00:00Z');
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+export async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const r = await fn();
   return [r, performance.now() - t];

@@ -103,7 +103,7 @@ export function registerDemo(program: Command): void {
           data: dataDir(g), messagesSent: result.messages, stored: result.accepted, duplicates: result.duplicates,
           seconds: result.seconds, stats, groundTruth: truthPath,
           segments: segs.map((x) => ({ key: x.key, name: x.name, members: x.members })), segmentSeconds,
-          models: runs.map((r) => ({ model: r.model, profiles: r.profiles, groups: groupCounts(r.summary) })), modelSeconds,
+          models: runs.map((r) => ({ model: r.model, profiles: r.profiles, groups: r.summary['groupCounts'] as Record<string, number> })), modelSeconds,
         };
         if (g.json) printJson(summary);
         else printNextSteps(summary, opts.serve);
@@ -114,14 +114,6 @@ export function registerDemo(program: Command): void {
         await sg.close();
       }
     });
-}
-
-/** A model run's counts per group, from its summary (each model names them under its own key). */
-function groupCounts(summary: Record<string, unknown>): Record<string, number> {
-  for (const v of Object.values(summary)) {
-    if (v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).length > 0 && Object.values(v).every((n) => typeof n === 'number')) return v as Record<string, number>;
-  }
-  return {};
 }
 
 function printNextSteps(s: {

@@ -78,18 +78,9 @@ function isCounts(v: unknown): v is Record<string, number> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).length > 0 && Object.values(v).every((x) => typeof x === 'number');
 }
 
-/** The group counts of a run's summary: `groups`, else the counts keyed by the model's groups (lifecycle's `stages`). */
-function groupCounts(summary: Record<string, unknown>, groups: string[]): Record<string, number> | undefined {
-  if (isCounts(summary['groups'])) return summary['groups'];
-  // Else the first record naming the most groups (lifecycle's `stages`; funnel's `stages` before its cumulative `reached`).
-  let best: Record<string, number> | undefined;
-  let bestHits = 0;
-  for (const v of Object.values(summary)) {
-    if (!isCounts(v)) continue;
-    const hits = Object.keys(v).filter((k) => groups.includes(k)).length;
-    if (hits > bestHits) [best, bestHits] = [v, hits];
-  }
-  return best;
+/** The group counts of a run's summary (the service records them under `groupCounts`). */
+function groupCounts(summary: Record<string, unknown>): Record<string, number> | undefined {
+  return isCounts(summary['groupCounts']) ? summary['groupCounts'] : undefined;
 }
 
 function table(rows: string[][], rightFrom = 1): string {
@@ -117,7 +108,7 @@ function groupOrder(modelId: string, config: unknown): string[] {
 /** A run's summary in text: group counts (in display order), the RFM grid and score distributions, movement. */
 function printSummary(modelId: string, config: unknown, summary: Record<string, unknown>): void {
   const order = groupOrder(modelId, config);
-  const counts = groupCounts(summary, order);
+  const counts = groupCounts(summary);
   if (counts) {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const keys = [...order.filter((g) => g in counts), ...Object.keys(counts).filter((g) => !order.includes(g))];

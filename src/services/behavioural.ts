@@ -263,7 +263,11 @@ export class BehaviouralService {
         });
         progress({ phase: 'write', detail: `${m.id}: ${after.size} profiles, ${values} trait values` });
         await this.store.replaceModelTraits(ws, m.id, rows, asOf, runId);
-        const summary: Record<string, unknown> = { ...c.summary };
+        // Counts per group from the assignment itself, in the model's group order, under one key that
+        // every reader (CLI, demo, API) uses whatever else the model's summary holds.
+        const groupCounts: Record<string, number> = Object.fromEntries(m.groups(config).map((g) => [g, 0]));
+        for (const g of after.values()) groupCounts[g] = (groupCounts[g] ?? 0) + 1;
+        const summary: Record<string, unknown> = { ...c.summary, groupCounts };
         const previous = (await this.store.modelRuns(ws, m.id, 1))[0];
         if (previous && previous.error === null) {
           summary['movement'] = { sinceRun: previous.runId, sinceAsOf: new Date(previous.asOf).toISOString(), matrix: transitions(before, after) };

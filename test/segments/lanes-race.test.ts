@@ -18,24 +18,32 @@ import type { CompiledQuery } from '../../src/domain/segments/compile.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const order = (userId: string, i: number) => ({ type: 'track', userId, event: 'Order Completed', messageId: `${userId}-${i}`, properties: { revenue: 10 } });
+
+/**
+ * A workspace with one definition the fast lane keeps (a count) and one only the slow lane can (a
+ * rolling window), computed; then evaluations delayed per lane, so lanes overlap as a test needs.
+ */
+async function twoLanes(sg: Segmenta, delay: (lane: EvaluationTarget['lane']) => number): Promise<string> {
+  const { workspace: ws } = await sg.workspaces.create('t');
+  await sg.ingest.submit(ws, [order('seed', 0)], { source: 'api', mode: 'atomic' });
+  await sg.segments.create(ws, { key: 'buyers', condition: { type: 'event', event: 'Order Completed' } });
+  await sg.segments.create(ws, { key: 'recent', condition: { type: 'event', event: 'Order Completed', window: { type: 'last', amount: 30, unit: 'days' } } });
+  await sg.segments.idle();
+  const store = sg.store.segments;
+  const evaluate = store.evaluate.bind(store);
+  store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+    await sleep(delay(t.lane));
+    return evaluate(q, t);
+  };
+  return ws;
+}
+
 test('a slow run ending while a fast run is under way loses none of its hand-over', { timeout: 60_000 }, async () => {
   const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
   try {
-    const { workspace: ws } = await sg.workspaces.create('t');
-    const order = (userId: string, i: number) => ({ type: 'track', userId, event: 'Order Completed', messageId: `${userId}-${i}`, properties: { revenue: 10 } });
-    await sg.ingest.submit(ws, [order('seed', 0)], { source: 'api', mode: 'atomic' });
-    // one definition the fast lane keeps (a count), one only the slow lane can (a rolling window)
-    await sg.segments.create(ws, { key: 'buyers', condition: { type: 'event', event: 'Order Completed' } });
-    await sg.segments.create(ws, { key: 'recent', condition: { type: 'event', event: 'Order Completed', window: { type: 'last', amount: 30, unit: 'days' } } });
-    await sg.segments.idle();
-
     // fast runs take 400 ms, slow runs 100 ms: the slow run for a ends while the fast run for b runs
-    const store = sg.store.segments;
-    const evaluate = store.evaluate.bind(store);
-    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
-      await sleep(t.lane === 'fast' ? 400 : t.lane === 'slow' ? 100 : 0);
-      return evaluate(q, t);
-    };
+    const ws = await twoLanes(sg, (lane) => (lane === 'fast' ? 400 : lane === 'slow' ? 100 : 0));
     await sg.ingest.submit(ws, [order('a', 1)], { source: 'api', mode: 'atomic' });
     await sleep(450); // a's fast run is done; its slow run is under way
     await sg.ingest.submit(ws, [order('b', 1)], { source: 'api', mode: 'atomic' });
@@ -55,19 +63,8 @@ test('a waiting full run is not starved by a steady stream of history runs', { t
   const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { slowPauseRatio: 0 } });
   let producing = true;
   try {
-    const { workspace: ws } = await sg.workspaces.create('t');
-    const order = (userId: string, i: number) => ({ type: 'track', userId, event: 'Order Completed', messageId: `${userId}-${i}`, properties: { revenue: 10 } });
-    await sg.ingest.submit(ws, [order('seed', 0)], { source: 'api', mode: 'atomic' });
-    await sg.segments.create(ws, { key: 'buyers', condition: { type: 'event', event: 'Order Completed' } });
-    await sg.segments.create(ws, { key: 'recent', condition: { type: 'event', event: 'Order Completed', window: { type: 'last', amount: 30, unit: 'days' } } });
-    await sg.segments.idle();
     // history runs take 100 ms and a commit lands every 10 ms: a batch is always waiting when one ends
-    const store = sg.store.segments;
-    const evaluate = store.evaluate.bind(store);
-    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
-      if (t.lane === 'slow') await sleep(100);
-      return evaluate(q, t);
-    };
+    const ws = await twoLanes(sg, (lane) => (lane === 'slow' ? 100 : 0));
     let i = 0;
     const producer = (async () => {
       while (producing) {

@@ -4,27 +4,12 @@
  * tie-consistent reading as the rank scores of scores.ts ("beats at least 90 % of the active
  * profiles"), so two customers with equal values always land on the same side of a cut.
  */
+import { countBelow } from './scores.js';
 
 /** For each value, the share of all values strictly below it: 0 ≤ p < 1; NaN values are not allowed. */
 export function shareBelow(values: ArrayLike<number>): Float64Array {
   const n = values.length;
-  const out = new Float64Array(n);
-  if (n === 0) return out;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    if (Number.isNaN(values[i] as number)) throw new RangeError(`value ${i} is not a number`);
-    order[i] = i;
-  }
-  order.sort((a, b) => (values[a] as number) - (values[b] as number));
-  let pos = 0;
-  while (pos < n) {
-    const v = values[order[pos] as number] as number;
-    let end = pos + 1;
-    while (end < n && values[order[end] as number] === v) end++;
-    for (let j = pos; j < end; j++) out[order[j] as number] = pos / n;
-    pos = end;
-  }
-  return out;
+  return Float64Array.from(countBelow(values), (below) => below / n);
 }
 
 /** The lowest value whose share below reached `cut` (null when none did): a cut read in units. */

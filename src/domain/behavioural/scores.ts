@@ -11,30 +11,38 @@
 
 export type Orientation = 'higher_is_better' | 'lower_is_better';
 
-/** Scores 1..k for each value (same order as the input); NaN values are not allowed. */
-export function rankScores(values: ArrayLike<number>, k: number, orientation: Orientation): Uint8Array {
-  if (!Number.isInteger(k) || k < 2 || k > 10) throw new RangeError(`a score scale needs 2 to 10 levels, got ${k}`);
+/**
+ * For each value, how many values are strictly smaller (ties share a count), in O(n log n): the core of
+ * the rank scores here and of the percentile cuts of percentiles.ts. NaN values are not allowed.
+ */
+export function countBelow(values: ArrayLike<number>): Uint32Array {
   const n = values.length;
-  const out = new Uint8Array(n);
-  if (n === 0) return out;
-  const sign = orientation === 'higher_is_better' ? 1 : -1;
+  const out = new Uint32Array(n);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const v = values[i] as number;
-    if (Number.isNaN(v)) throw new RangeError(`value ${i} is not a number`);
+    if (Number.isNaN(values[i] as number)) throw new RangeError(`value ${i} is not a number`);
     order[i] = i;
   }
-  // Ascending in "goodness": the first of a run of equal values has exactly `pos` worse values before it.
-  order.sort((a, b) => sign * ((values[a] as number) - (values[b] as number)));
+  order.sort((a, b) => (values[a] as number) - (values[b] as number));
   let pos = 0;
   while (pos < n) {
     const v = values[order[pos] as number] as number;
     let end = pos + 1;
     while (end < n && values[order[end] as number] === v) end++;
-    const score = 1 + Math.floor((k * pos) / n);
-    for (let j = pos; j < end; j++) out[order[j] as number] = score;
+    for (let j = pos; j < end; j++) out[order[j] as number] = pos;
     pos = end;
   }
+  return out;
+}
+
+/** Scores 1..k for each value (same order as the input); NaN values are not allowed. */
+export function rankScores(values: ArrayLike<number>, k: number, orientation: Orientation): Uint8Array {
+  if (!Number.isInteger(k) || k < 2 || k > 10) throw new RangeError(`a score scale needs 2 to 10 levels, got ${k}`);
+  const n = values.length;
+  // "Worse" is smaller when higher is better; with lower better, negating turns it into the same count.
+  const below = countBelow(orientation === 'higher_is_better' ? values : Float64Array.from(values as ArrayLike<number>, (v) => -v));
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = 1 + Math.floor((k * (below[i] as number)) / n);
   return out;
 }
 
