@@ -1,33 +1,10 @@
 /**
- * Seeded randomness for the demo generator (and anything else that must replay): mulberry32, seeded
- * per stream with a 32-bit FNV-1a hash of its name, so customer 17 of seed 42 is the same whatever
- * the number of customers generated.
+ * Seeded randomness for the demo generator: the core generator lives in the domain
+ * (`src/domain/random.ts`); here are the picking helpers the generator uses.
  */
-export type Rng = () => number;
+import type { Rng } from '../domain/random.js';
 
-export function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function stream(seed: number, name: string): Rng {
-  return mulberry32(hash32(`${seed}:${name}`));
-}
+export { hash32, mulberry32, normal, stream, type Rng } from '../domain/random.js';
 
 export function int(rng: Rng, min: number, max: number): number {
   return min + Math.floor(rng() * (max - min + 1));
