@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { InputError } from '../domain/errors.js';
 import { TIMING_BUCKETS } from '../domain/behavioural/model.js';
 import { BEHAVIOURAL_MODELS, behaviouralModel, readySegments, transitions, type BehaviouralModel, type Features } from '../domain/behavioural/index.js';
-import { NUMERIC_COMPUTED_KINDS, type ComputedTraitDefinition } from '../domain/segments/ast.js';
+import type { ComputedTraitDefinition } from '../domain/segments/ast.js';
 import { compileWorkspace } from '../domain/segments/compile.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
 import type { ModelRunRecord, ModelTraitRow, StoragePort } from '../ports/storage.js';
 import type { SegmentService } from './segments.js';
+import { computedFeatures, textOf, traitFeatures } from './features.js';
 import { ipCountry } from './geoip.js';
 
 export type ModelPhase = 'features' | 'classify' | 'write' | 'segments' | 'done';
@@ -94,20 +95,23 @@ export class BehaviouralService {
   private async featuresOf(ws: string, parts: Array<{ m: BehaviouralModel; config: unknown }>, asOf: number): Promise<Features[]> {
     const seen = await this.discover(ws, parts, asOf);
     const prefixed = parts.flatMap(({ m, config }, i) => m.features(config, asOf, seen[i]).map((d) => ({ ...d, key: `m${i}__${d.key}` })));
-    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
-      workspaceId: ws, now: asOf, segments: [], computed: prefixed, typedColumns: this.store.segments.typedColumns(),
-    });
-    // Column-wise: a row object per profile with ~200 features did not fit the heap at 1M profiles.
-    const read = await this.store.segments.queryColumns(q, new Set(q.computedColumns.filter((c) => NUMERIC_COMPUTED_KINDS.has(c.kind)).map((c) => c.column)));
-    const n = read.rows;
-    const profileIds = (read.texts.get('pid') ?? []).map((p) => String(p));
+    const read = await computedFeatures(this.store, ws, prefixed, asOf);
+    const n = read.profileIds.length;
+    const profileIds = read.profileIds;
     const out: Features[] = parts.map(() => ({ profileIds, columns: {}, text: {} }));
-    for (const c of q.computedColumns) {
-      const [, i, key] = /^m(\d+)__(.*)$/.exec(c.key) ?? [];
+    const place = (prefixedKey: string): [Features, string] => {
+      const [, i, key] = /^m(\d+)__(.*)$/.exec(prefixedKey) ?? [];
       const f = out[Number(i)];
-      if (!f || key === undefined) throw new Error(`feature column ${c.key} of no model`);
-      if (NUMERIC_COMPUTED_KINDS.has(c.kind)) f.columns[key] = read.numbers.get(c.column) ?? new Float64Array(n).fill(NaN);
-      else f.text[key] = (read.texts.get(c.column) ?? []).map((v) => textOf(v));
+      if (!f || key === undefined) throw new Error(`feature column ${prefixedKey} of no model`);
+      return [f, key];
+    };
+    for (const [k, col] of Object.entries(read.columns)) {
+      const [f, key] = place(k);
+      f.columns[key] = col;
+    }
+    for (const [k, col] of Object.entries(read.text)) {
+      const [f, key] = place(k);
+      f.text[key] = col;
     }
     parts.forEach(({ m, config }, i) => {
       const f = out[i] as Features;
@@ -115,19 +119,7 @@ export class BehaviouralService {
     });
     const index = new Map(profileIds.map((p, i) => [p, i]));
     const traitKeys = [...new Set(parts.flatMap(({ m, config }) => m.traitInputs?.(config) ?? []))];
-    const traitNum = new Map<string, Float64Array>();
-    const traitText = new Map<string, Array<string | null>>();
-    for (const k of traitKeys) {
-      traitNum.set(k, new Float64Array(n).fill(NaN));
-      traitText.set(k, new Array<string | null>(n).fill(null));
-    }
-    for (const t of await this.store.latestTraitValues(ws, traitKeys)) {
-      const i = index.get(t.profileId);
-      if (i === undefined) continue; // merged away
-      const v = textOf(t.value);
-      (traitText.get(t.key) as Array<string | null>)[i] = v;
-      (traitNum.get(t.key) as Float64Array)[i] = v === null || v.trim() === '' ? NaN : numeric(v);
-    }
+    const { numbers: traitNum, texts: traitText } = await traitFeatures(this.store, ws, profileIds, traitKeys);
     const timings = new Map<string, Record<string, Float64Array>>();
     for (const ev of new Set(parts.map(({ m, config }) => m.timing?.(config)?.event).filter((e): e is string => e !== undefined))) {
       const cols: Record<string, Float64Array> = Object.fromEntries(TIMING_BUCKETS.map((b) => [b, new Float64Array(n)]));
@@ -337,23 +329,4 @@ function parseList(json: string | null): unknown[] {
   }
 }
 
-/** A JSON text value as text: strings unquoted, other JSON as written; null when absent. */
-function textOf(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  const s = String(v);
-  if (s.startsWith('"')) {
-    try {
-      const parsed: unknown = JSON.parse(s);
-      if (typeof parsed === 'string') return parsed;
-    } catch { /* not JSON: keep the text */ }
-  }
-  return s === 'null' ? null : s;
-}
 
-function numeric(v: unknown): number {
-  if (v === null || v === undefined) return NaN;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  const n = Number(v);
-  return Number.isFinite(n) ? n : NaN;
-}
