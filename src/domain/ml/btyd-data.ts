@@ -1,0 +1,280 @@
+/**
+ * Shared pieces of the buy-till-you-die models (BG/NBD, Pareto/NBD, Gamma-Gamma): the per-customer
+ * summary they are fitted on (x, t_x, T and optionally the mean repeat spend m), its validation, the
+ * interface a fitted transaction model exposes, and the compression of identical rows.
+ *
+ * Compression matters for speed: with day-level timestamps a million customers have far fewer distinct
+ * (x, t_x, T) triples, and the likelihood only needs each distinct row once with its count. It is done
+ * with a small open-addressing hash over the raw float bits (no string keys, no per-row objects).
+ */
+import { InputError } from '../errors.js';
+import type { FitProgress } from './types.js';
+
+/**
+ * Per-customer summary, columnar. x = number of repeat transactions (purchase periods after the
+ * first), tx = time of the last purchase, T = age (time from the first purchase to the end of the
+ * calibration period); tx and T from the first purchase, in one time unit chosen by the caller.
+ */
+export interface BtydSummaryInput {
+  x: ArrayLike<number>;
+  tx: ArrayLike<number>;
+  T: ArrayLike<number>;
+  /** Optional row weights (counts of identical customers), default 1. */
+  weights?: ArrayLike<number>;
+}
+
+/** Options common to the BTYD fits. */
+export interface BtydFitOptions {
+  /**
+   * L2 penalty on the parameters, as in lifetimes: the fit minimises −(mean log-likelihood) +
+   * penalizer × Σ parameter². Default 0 (plain maximum likelihood).
+   */
+  penalizer?: number;
+  /** Seed of the optimiser's restarts (same seed, same result). */
+  seed?: number;
+  progress?: FitProgress;
+  /** Starting values (defaults are data-driven). */
+  initial?: Partial<Record<string, number>>;
+  /** Iteration budget of each BFGS run (default 200). */
+  maxIterations?: number;
+}
+
+/** How the optimiser ended. */
+export interface Convergence {
+  converged: boolean;
+  iterations: number;
+  evaluations: number;
+  /** Largest absolute gradient component of the objective (mean negative log-likelihood) in log-parameters. */
+  gradNorm: number;
+  method: string;
+  message: string;
+}
+
+/**
+ * A fitted model of the transaction process, in the caller's time unit: what scoring, CLV and the
+ * holdout diagnostics need.
+ */
+export interface TransactionModel {
+  readonly kind: 'bgnbd' | 'pareto-nbd';
+  /** Expected repeat purchases of a new customer in (0, t]: E[X(t)]. */
+  expected(t: number): number;
+  /** Expected purchases in (T, T + t] of a customer with summary (x, tx, T). */
+  conditionalExpected(t: number, x: number, tx: number, T: number): number;
+  /**
+   * Expected purchases in (T, T + t] if the customer is alive at T: conditionalExpected =
+   * expectedIfAlive × pAlive for both models, and this factor depends on (x, T) only, which lets
+   * scoring compute the horizon curve once per distinct (x, T) rather than per (x, t_x, T).
+   */
+  expectedIfAlive(t: number, x: number, T: number): number;
+  /** Probability that the customer is still alive at T. */
+  pAlive(x: number, tx: number, T: number): number;
+  /**
+   * Median time from T to the next purchase if the customer is alive at T (and, for Pareto/NBD,
+   * stays alive): the median of an exponential waiting time whose rate has the posterior
+   * Gamma(r + x, α + T), i.e. (α + T)(2^(1/(r + x)) − 1).
+   */
+  medianTimeToNextPurchase(x: number, T: number): number;
+}
+
+/**
+ * Fewest customers (sum of weights) a fit accepts: with fewer, the maximum-likelihood estimate of 3–4
+ * parameters typically lies at infinity and says nothing.
+ */
+export const MIN_FIT_CUSTOMERS = 10;
+
+/** Validated columns as Float64Arrays. */
+export interface BtydColumns {
+  n: number;
+  x: Float64Array;
+  tx: Float64Array;
+  T: Float64Array;
+  w: Float64Array;
+}
+
+function toF64(a: ArrayLike<number>): Float64Array {
+  return a instanceof Float64Array ? a : Float64Array.from(a);
+}
+
+/** Checks a summary: same lengths, x a non-negative integer, 0 ≤ tx ≤ T, tx = 0 when x = 0, weights ≥ 0. */
+export function validateSummary(s: BtydSummaryInput, model: string): BtydColumns {
+  const n = s.x.length;
+  if (s.tx.length !== n || s.T.length !== n) throw new InputError('bad_summary', `${model}: x, t_x and T must have the same length (${n}, ${s.tx.length}, ${s.T.length})`);
+  if (s.weights && s.weights.length !== n) throw new InputError('bad_summary', `${model}: weights has ${s.weights.length} values for ${n} customers`);
+  const x = toF64(s.x);
+  const tx = toF64(s.tx);
+  const T = toF64(s.T);
+  const w = s.weights ? toF64(s.weights) : new Float64Array(n).fill(1);
+  for (let i = 0; i < n; i++) {
+    const xi = x[i] as number;
+    const ti = tx[i] as number;
+    const Ti = T[i] as number;
+    const wi = w[i] as number;
+    if (!(xi >= 0) || !Number.isInteger(xi)) throw new InputError('bad_summary', `${model}: customer ${i}: x = ${xi}, the number of repeat transactions must be a non-negative integer`);
+    if (!Number.isFinite(Ti) || Ti < 0) throw new InputError('bad_summary', `${model}: customer ${i}: T = ${Ti}, the age must be finite and ≥ 0`);
+    if (!Number.isFinite(ti) || ti < 0 || ti > Ti) throw new InputError('bad_summary', `${model}: customer ${i}: t_x = ${ti} must lie in [0, T = ${Ti}]`);
+    if (xi === 0 && ti !== 0) throw new InputError('bad_summary', `${model}: customer ${i}: x = 0 but t_x = ${ti} (with no repeat purchase the last purchase is the first, t_x = 0)`);
+    if (!(wi >= 0) || !Number.isFinite(wi)) throw new InputError('bad_summary', `${model}: customer ${i}: weight ${wi} must be finite and ≥ 0`);
+  }
+  return { n, x, tx, T, w };
+}
+
+/** Distinct rows of some columns with their summed weights (rows of weight 0 dropped). */
+export interface Compressed {
+  n: number;
+  cols: Float64Array[];
+  w: Float64Array;
+  /** For each input row, the index of its distinct row (−1 for rows of weight 0). */
+  map: Int32Array;
+}
+
+/**
+ * Merges identical rows (bitwise-equal values in every column; −0 counts as 0) and sums their weights.
+ * Order of first appearance is kept, so the result is deterministic.
+ */
+export function compressRows(cols: readonly Float64Array[], w: Float64Array): Compressed {
+  const n = w.length;
+  const k = cols.length;
+  let size = 16;
+  while (size < 2 * n) size *= 2;
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
+  const outCols = cols.map(() => new Float64Array(n));
+  const outW = new Float64Array(n);
+  const map = new Int32Array(n).fill(-1);
+  let m = 0;
+  const buf = new Float64Array(1);
+  const bits = new Uint32Array(buf.buffer);
+  for (let i = 0; i < n; i++) {
+    const wi = w[i] as number;
+    if (wi === 0) continue;
+    let h = 0x811c9dc5;
+    for (let c = 0; c < k; c++) {
+      buf[0] = ((cols[c] as Float64Array)[i] as number) + 0;
+      h = Math.imul(h ^ (bits[0] as number), 0x01000193);
+      h = Math.imul(h ^ (bits[1] as number), 0x01000193);
+    }
+    h ^= h >>> 15;
+    let slot = h & mask;
+    for (;;) {
+      const j = table[slot] as number;
+      if (j < 0) {
+        table[slot] = m;
+        for (let c = 0; c < k; c++) (outCols[c] as Float64Array)[m] = ((cols[c] as Float64Array)[i] as number) + 0;
+        outW[m] = wi;
+        map[i] = m;
+        m++;
+        break;
+      }
+      let same = true;
+      for (let c = 0; c < k; c++) {
+        if ((outCols[c] as Float64Array)[j] !== ((cols[c] as Float64Array)[i] as number) + 0) { same = false; break; }
+      }
+      if (same) {
+        outW[j] = (outW[j] as number) + wi;
+        map[i] = j;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+  return { n: m, cols: outCols.map((c) => c.slice(0, m)), w: outW.slice(0, m), map };
+}
+
+/**
+ * Distinct integer values of x (each x < 2^31) and, per row, the index of its value: the likelihoods
+ * compute their ln Γ / ψ terms once per distinct x instead of once per row.
+ */
+export function indexValues(x: Float64Array): { values: Float64Array; index: Int32Array } {
+  const seen = new Map<number, number>();
+  const index = new Int32Array(x.length);
+  const values: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    let j = seen.get(v);
+    if (j === undefined) {
+      j = values.length;
+      seen.set(v, j);
+      values.push(v);
+    }
+    index[i] = j;
+  }
+  return { values: Float64Array.from(values), index };
+}
+
+/** Standard errors from the inverse of a (negative log-likelihood) Hessian; null where not positive definite. */
+export function standardErrorsFromHessian(H: Float64Array, n: number): Float64Array | null {
+  // Gauss–Jordan inverse with partial pivoting (n ≤ 4).
+  const a = Float64Array.from(H);
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  for (let col = 0; col < n; col++) {
+    let piv = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(a[r * n + col] as number) > Math.abs(a[piv * n + col] as number)) piv = r;
+    const pv = a[piv * n + col] as number;
+    if (!(Math.abs(pv) > 1e-300)) return null;
+    if (piv !== col) {
+      for (let j = 0; j < n; j++) {
+        const t1 = a[col * n + j] as number; a[col * n + j] = a[piv * n + j] as number; a[piv * n + j] = t1;
+        const t2 = inv[col * n + j] as number; inv[col * n + j] = inv[piv * n + j] as number; inv[piv * n + j] = t2;
+      }
+    }
+    for (let j = 0; j < n; j++) { a[col * n + j] = (a[col * n + j] as number) / pv; inv[col * n + j] = (inv[col * n + j] as number) / pv; }
+    for (let r = 0; r < n; r++) {
+      if (r === col) continue;
+      const fct = a[r * n + col] as number;
+      if (fct === 0) continue;
+      for (let j = 0; j < n; j++) {
+        a[r * n + j] = (a[r * n + j] as number) - fct * (a[col * n + j] as number);
+        inv[r * n + j] = (inv[r * n + j] as number) - fct * (inv[col * n + j] as number);
+      }
+    }
+  }
+  const se = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = inv[i * n + i] as number;
+    if (!(v > 0)) return null;
+    se[i] = Math.sqrt(v);
+  }
+  return se;
+}
+
+/**
+ * Hessian of a function of log-parameters by central differences of its analytic gradient
+ * (symmetrised). `grad` returns the gradient of the *total* negative log-likelihood.
+ */
+export function hessianFromGradient(grad: (theta: Float64Array, out: Float64Array) => void, theta: Float64Array): Float64Array {
+  const n = theta.length;
+  const H = new Float64Array(n * n);
+  const gp = new Float64Array(n);
+  const gm = new Float64Array(n);
+  const t = Float64Array.from(theta);
+  for (let j = 0; j < n; j++) {
+    const h = 1e-5;
+    t[j] = (theta[j] as number) + h;
+    grad(t, gp);
+    t[j] = (theta[j] as number) - h;
+    grad(t, gm);
+    t[j] = theta[j] as number;
+    for (let i = 0; i < n; i++) H[i * n + j] = ((gp[i] as number) - (gm[i] as number)) / (2 * h);
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const v = ((H[i * n + j] as number) + (H[j * n + i] as number)) / 2;
+      H[i * n + j] = v;
+      H[j * n + i] = v;
+    }
+  }
+  return H;
+}
+
+/**
+ * Standard errors of the parameters themselves (delta method from the log scale: se(p) = p · se(ln p)),
+ * or null when the Hessian is not positive definite.
+ */
+export function standardErrors(grad: (theta: Float64Array, out: Float64Array) => void, theta: Float64Array): Float64Array | null {
+  const H = hessianFromGradient(grad, theta);
+  const se = standardErrorsFromHessian(H, theta.length);
+  if (!se) return null;
+  for (let i = 0; i < se.length; i++) se[i] = (se[i] as number) * Math.exp(theta[i] as number);
+  return se;
+}
