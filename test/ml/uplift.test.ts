@@ -36,6 +36,7 @@ const cellRate: Learner = (x: Matrix, y: Uint8Array, opts?: LearnerOptions): Bin
   const clip = (p: number) => Math.min(1 - 1e-9, Math.max(1e-9, p));
   return {
     kind: 'cell_rate',
+    toJSON: () => ({ rates: Object.fromEntries([...den.keys()].map((c) => [c, rate(c)])) }),
     predict: (m: Matrix) => Float64Array.from({ length: m.rows }, (_, i) => rate(m.data[i * m.cols] as number)),
     importance: () => Float64Array.from({ length: x.cols }, (_, j) => (j === 0 ? 1 : 0)),
     contributions: (m: Matrix, row: number) => {

@@ -85,6 +85,8 @@ export interface BinaryClassifier {
    * base value: `base + Σ contributions = logit(predict(row))` (up to rounding).
    */
   contributions(x: Matrix, row: number): { base: number; values: Float64Array };
+  /** The fitted model as JSON (the registry stores it; each kind has its loader). */
+  toJSON(): unknown;
 }
 
 export interface LearnerOptions {
