@@ -16,6 +16,9 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { Segmenta } from '../src/app/segmenta.js';
 import { importFile, type ImportReport } from '../src/services/import/import-file.js';
+import { validateBtyd } from './validate-btyd.js';
+import { validateClassifiers } from './validate-classifiers.js';
+import { validateHillstrom } from './validate-hillstrom.js';
 
 const dataDir = resolve(process.argv[2] ?? '../shared/data');
 let failures = 0;
@@ -272,5 +275,11 @@ if (!existsSync(dataDir)) {
 }
 await onlineRetail();
 await cdnow();
+console.log('\n# CDNOW sample: BG/NBD, Pareto/NBD, Gamma-Gamma (Fader, Hardie & Lee 2005; Fader & Hardie 2013)');
+await validateBtyd(dataDir, check);
+console.log('\n# Hillstrom e-mail experiment: arms, effects, an uplift model on a seeded 50 / 50 split');
+await validateHillstrom(dataDir, check);
+console.log('\n# Hillstrom visits: logistic regression and gradient-boosted trees against scikit-learn');
+await validateClassifiers(dataDir, check);
 console.log(failures === 0 ? '\nvalidation passed' : `\nvalidation FAILED: ${failures} check(s)`);
 process.exit(failures === 0 ? 0 : 1);
