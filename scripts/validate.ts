@@ -19,6 +19,7 @@ import { importFile, type ImportReport } from '../src/services/import/import-fil
 import { validateBtyd } from './validate-btyd.js';
 import { validateClassifiers } from './validate-classifiers.js';
 import { validateHillstrom } from './validate-hillstrom.js';
+import { validateKmeans } from './validate-kmeans.js';
 
 const dataDir = resolve(process.argv[2] ?? '../shared/data');
 let failures = 0;
@@ -281,5 +282,7 @@ console.log('\n# Hillstrom e-mail experiment: arms, effects, an uplift model on 
 await validateHillstrom(dataDir, check);
 console.log('\n# Hillstrom visits: logistic regression and gradient-boosted trees against scikit-learn');
 await validateClassifiers(dataDir, check);
+console.log('\n# k-means: Mall Customers and Online Retail RFM against scikit-learn');
+await validateKmeans(dataDir, check);
 console.log(failures === 0 ? '\nvalidation passed' : `\nvalidation FAILED: ${failures} check(s)`);
 process.exit(failures === 0 ? 0 : 1);
