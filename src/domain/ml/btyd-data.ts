@@ -51,11 +51,72 @@ export interface Convergence {
 }
 
 /**
+ * What a fit reports when its maximum likelihood lies on (or next to) the edge of the parameter space:
+ * some parameters run off to infinity with a ratio fixed, which means a distribution across customers
+ * has collapsed to a single value (every customer shares it). The fit then fits that limiting model
+ * exactly and either returns finite parameters that stand for it (`returned: 'limit'`), or, when a
+ * huge but finite estimate is (insignificantly) more likely, keeps it (`returned: 'interior'`) and
+ * says that the data are consistent with the limit.
+ */
+export interface FitBoundary {
+  /** Which limit, e.g. 'dropout probability homogeneous (a + b → ∞)'. */
+  limit: string;
+  /** 'limit': the parameters returned stand for the limit; 'interior': the finite estimate was kept. */
+  returned: 'limit' | 'interior';
+  /** What happened, what it means for the customers, and what the fit returned. */
+  message: string;
+  /** The limiting model's own parameters at its maximum likelihood (e.g. r, alpha, p). */
+  limitParams: Record<string, number>;
+  /** Their asymptotic standard errors (null when the Hessian is not positive definite). */
+  limitStandardErrors: Record<string, number> | null;
+  /** Log-likelihood of the limiting model at limitParams. */
+  limitLogLikelihood: number;
+  /** The best log-likelihood the full model reached inside the parameter space (≤ the limit's, up to `tolerance`). */
+  interiorLogLikelihood: number;
+  /** The full model's parameters where its optimiser stopped (huge, but only their ratios matter). */
+  interiorParams: Record<string, number>;
+  /**
+   * 2 (interiorLogLikelihood − limitLogLikelihood): the likelihood-ratio statistic for "customers
+   * differ" against "customers are alike" (≤ 0 at the boundary). On a boundary it follows
+   * ½χ²₀ + ½χ²₁ under "alike", so values below 2.71 are not significant at the 5 % level.
+   */
+  likelihoodRatio: number;
+  /** The finite values that stand for ∞ in the returned parameters, e.g. { 'a + b': 1e8 } (empty when 'interior'). */
+  representedAs: Record<string, number>;
+}
+
+/**
+ * The limit wins when its log-likelihood is at least the full model's minus this much per customer:
+ * the full model then gains nothing measurable from finite parameters (the log-likelihoods are exact
+ * to ~1e-12 per customer, so this only absorbs rounding and where the optimisers stopped).
+ */
+export const BOUNDARY_TOLERANCE_PER_CUSTOMER = 1e-9;
+/** Fit the limit only when the full fit ends with its concentration parameter (a + b, s, q) above this, or unconverged. */
+export const BOUNDARY_CHECK_CONCENTRATION = 100;
+/** An interior estimate this concentrated (a + b, s or q) whose gain over the limit is not significant is reported as near the boundary. */
+export const NEAR_BOUNDARY_CONCENTRATION = 1e3;
+/** 5 % critical value of ½χ²₀ + ½χ²₁, the likelihood-ratio statistic's law when the truth is on the boundary (the χ²₁ 90 % quantile). */
+export const BOUNDARY_LR_CRITICAL = 2.705543454095404;
+
+/**
+ * 'limit' when the limiting model is at least as likely as the full model's estimate; 'near' when the
+ * estimate is finite but concentrated (≥ NEAR_BOUNDARY_CONCENTRATION) and not significantly more likely;
+ * null otherwise.
+ */
+export function boundaryKind(interiorLL: number, limitLL: number, customers: number, concentration: number): 'limit' | 'near' | null {
+  if (limitLL >= interiorLL - BOUNDARY_TOLERANCE_PER_CUSTOMER * customers) return 'limit';
+  if (concentration >= NEAR_BOUNDARY_CONCENTRATION && 2 * (interiorLL - limitLL) < BOUNDARY_LR_CRITICAL) return 'near';
+  return null;
+}
+
+/**
  * A fitted model of the transaction process, in the caller's time unit: what scoring, CLV and the
  * holdout diagnostics need.
  */
 export interface TransactionModel {
   readonly kind: 'bgnbd' | 'pareto-nbd';
+  /** Set when the fit ended on the edge of the parameter space (see FitBoundary); null or absent otherwise. */
+  readonly boundary?: FitBoundary | null;
   /** Expected repeat purchases of a new customer in (0, t]: E[X(t)]. */
   expected(t: number): number;
   /** Expected purchases in (T, T + t] of a customer with summary (x, tx, T). */

@@ -9,11 +9,22 @@
  *
  * It assumes spend per transaction is independent of purchase frequency: `frequencyMonetaryCorrelation`
  * reports the correlation of x and m so a caller can check that (values near 0 are what the model needs).
+ *
+ * Boundary (segmenta issue 5): when customers do not differ in their typical order value beyond what
+ * the order-to-order noise explains, the likelihood rises along q, γ → ∞ with q/γ = ν fixed (the gamma
+ * distribution of ν collapses to a point). The likelihood is written without the cancellations that
+ * made such a fit wander (ln Γ differences and q ln γ − q ln(γ + m x) at q ~ 1e8), the limit (p, ν) is
+ * fitted exactly, and the fit reports it in `boundary`. The expected order value then is the population
+ * mean p/ν for every customer: their own average carries no information beyond noise.
  */
 import { InputError } from '../errors.js';
-import { compressRows, indexValues, MIN_FIT_CUSTOMERS, standardErrors, type BtydFitOptions, type Convergence } from './btyd-data.js';
+import {
+  BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, hessianFromGradient, indexValues, MIN_FIT_CUSTOMERS,
+  standardErrors, standardErrorsFromHessian,
+  type BtydFitOptions, type Convergence, type FitBoundary,
+} from './btyd-data.js';
 import { minimize } from './optimize.js';
-import { digamma, lgamma } from './special.js';
+import { digamma, digammaDiff, lgamma, lgammaDiff } from './special.js';
 
 export interface GammaGammaParams {
   p: number;
@@ -36,7 +47,10 @@ export interface GammaGammaModel {
   readonly customers: number;
   readonly penalizer: number;
   readonly convergence: Convergence;
+  /** At the boundary q and γ have none (NaN): see `boundary.limitStandardErrors` for p and ν. */
   readonly standardErrors: GammaGammaParams | null;
+  /** Set when the fit ended at q, γ → ∞ (customers share one typical order value); null otherwise. */
+  readonly boundary: FitBoundary | null;
   /** Pearson correlation of x and m over the fitted customers (the model assumes none). */
   readonly frequencyMonetaryCorrelation: number;
   /** Mean transaction value of the population, p γ / (q − 1); Infinity when q ≤ 1. */
@@ -65,10 +79,39 @@ export function gammaGammaConditionalExpectedValue(p: GammaGammaParams, x: numbe
   return x === 0 ? (p.p * p.gamma) / (p.q - 1) : (p.p * (p.gamma + x * m)) / denom;
 }
 
-/** Log-likelihood of one customer's mean repeat value m given x ≥ 1. */
+/**
+ * ln Γ(px + q) − ln Γ(px) − ln Γ(q) = −ln B(px, q), as a stable difference from the larger argument
+ * (at q ~ 1e8 the plain form loses ~1e-8 per customer, enough to stall the optimiser).
+ */
+function lnInvBeta(px: number, q: number): number {
+  return q >= px ? lgammaDiff(q, px) - lgamma(px) : lgammaDiff(px, q) - lgamma(q);
+}
+
+/**
+ * Log-likelihood of one customer's mean repeat value m given x ≥ 1:
+ * ln Γ(px+q)/(Γ(px)Γ(q)) + q ln γ + (px−1) ln(mx) + ln x − (px+q) ln(γ+mx), regrouped as
+ * −ln B(px, q) − q ln(1 + mx/γ) − px ln(1 + γ/(mx)) − ln(mx) + ln x: q ln γ against q ln(γ+mx) would
+ * cancel at large q, γ (one order value for everyone), px ln(mx) against px ln(γ+mx) at large p (every
+ * order of a customer worth the same).
+ */
 export function gammaGammaRowLogLikelihood(p: GammaGammaParams, x: number, m: number): number {
   const px = p.p * x;
-  return lgamma(px + p.q) - lgamma(px) - lgamma(p.q) + p.q * Math.log(p.gamma) + (px - 1) * Math.log(m * x) + Math.log(x) - (px + p.q) * Math.log(p.gamma + m * x);
+  const mx = m * x;
+  return lnInvBeta(px, p.q) - p.q * Math.log1p(mx / p.gamma) - px * Math.log1p(p.gamma / mx) - Math.log(mx) + Math.log(x);
+}
+
+/** Parameters of the Gamma-Gamma limit q, γ → ∞ with q/γ = ν: every customer's ν is the same. */
+export interface GammaGammaLimitParams {
+  p: number;
+  /** The common rate of order values: each order is Gamma(p, ν), of mean p/ν. */
+  nu: number;
+}
+
+/** Log-likelihood of one customer in the limit: m x ~ Gamma(p x, ν). */
+export function gammaGammaLimitRowLogLikelihood(q: GammaGammaLimitParams, x: number, m: number): number {
+  const px = q.p * x;
+  const mx = m * x;
+  return px * Math.log(q.nu) - lgamma(px) + (px - 1) * Math.log(mx) - q.nu * mx + Math.log(x);
 }
 
 interface SpendColumns { x: Float64Array; m: Float64Array; w: Float64Array; n: number }
@@ -140,20 +183,16 @@ class GammaGammaLikelihood {
 
   eval(p: number, q: number, gamma: number, grad: Float64Array | null): number {
     const { ux, G, dP, dQ } = this;
-    const lgq = lgamma(q);
-    const psq = grad ? digamma(q) : 0;
     for (let k = 0; k < ux.length; k++) {
       const x = ux[k] as number;
       const px = p * x;
-      G[k] = lgamma(px + q) - lgamma(px) - lgq;
+      G[k] = lnInvBeta(px, q);
       if (grad) {
-        const psi = digamma(px + q);
-        dP[k] = x * (psi - digamma(px));
-        dQ[k] = psi - psq;
+        dP[k] = x * digammaDiff(px, q);
+        dQ[k] = digammaDiff(q, px);
       }
     }
     const { x, mx, lmx, w, xi } = this;
-    const lg = Math.log(gamma);
     let ll = this.constant;
     let gp = 0;
     let gq = 0;
@@ -163,20 +202,54 @@ class GammaGammaLikelihood {
       const k = xi[i] as number;
       const xv = x[i] as number;
       const px = p * xv;
-      const den = gamma + (mx[i] as number);
-      const L = Math.log(den);
-      const l = lmx[i] as number;
-      ll += wi * ((G[k] as number) + q * lg + (px - 1) * l - (px + q) * L);
+      const mxi = mx[i] as number;
+      const den = gamma + mxi;
+      const lq = Math.log1p(mxi / gamma); // ln(γ + mx) − ln γ
+      const lp = Math.log1p(gamma / mxi); // ln(γ + mx) − ln(mx)
+      ll += wi * ((G[k] as number) - q * lq - px * lp - (lmx[i] as number));
       if (grad) {
-        gp += wi * ((dP[k] as number) + xv * (l - L));
-        gq += wi * ((dQ[k] as number) + lg - L);
-        gg += wi * (q / gamma - (px + q) / den);
+        gp += wi * ((dP[k] as number) - xv * lp);
+        gq += wi * ((dQ[k] as number) - lq);
+        gg += wi * ((q * mxi) / (gamma * den) - px / den); // q/γ − (px + q)/(γ + mx)
       }
     }
     if (grad) {
       grad[0] = gp;
       grad[1] = gq;
       grad[2] = gg;
+    }
+    return ll;
+  }
+
+  /** The limit q, γ → ∞ with q/γ = ν; gradient (p, ν) into grad[0..1]. */
+  evalLimit(p: number, nu: number, grad: Float64Array | null): number {
+    const { ux, G, dP } = this;
+    for (let k = 0; k < ux.length; k++) {
+      const x = ux[k] as number;
+      G[k] = -lgamma(p * x);
+      if (grad) dP[k] = -x * digamma(p * x);
+    }
+    const { x, mx, lmx, w, xi } = this;
+    const lnu = Math.log(nu);
+    let ll = this.constant;
+    let gp = 0;
+    let gn = 0;
+    for (let i = 0; i < this.n; i++) {
+      const wi = w[i] as number;
+      const k = xi[i] as number;
+      const xv = x[i] as number;
+      const px = p * xv;
+      const mxi = mx[i] as number;
+      const l = lmx[i] as number;
+      ll += wi * ((G[k] as number) + px * lnu + (px - 1) * l - nu * mxi);
+      if (grad) {
+        gp += wi * ((dP[k] as number) + xv * (lnu + l));
+        gn += wi * (px / nu - mxi);
+      }
+    }
+    if (grad) {
+      grad[0] = gp;
+      grad[1] = gn;
     }
     return ll;
   }
@@ -209,7 +282,26 @@ function correlation(c: SpendColumns): number {
   return cxx > 0 && cmm > 0 ? cxm / Math.sqrt(cxx * cmm) : 0;
 }
 
-export function gammaGammaModel(params: GammaGammaParams, fit?: { logLikelihood: number; customers: number; penalizer: number; convergence: Convergence; standardErrors: GammaGammaParams | null; frequencyMonetaryCorrelation: number }): GammaGammaModel {
+/**
+ * Total log-likelihood of the limit q, γ → ∞ (one order-value rate ν for every customer); when `grad`
+ * (length 2) is given, the gradient with respect to (p, ν) is written into it.
+ */
+export function gammaGammaLimitLogLikelihood(q: GammaGammaLimitParams, summary: SpendSummaryInput, grad?: Float64Array): number {
+  if (!(q.p > 0 && q.nu > 0) || !Number.isFinite(q.p + q.nu)) throw new InputError('bad_parameters', `Gamma-Gamma limit: p = ${q.p}, ν = ${q.nu} must be finite and positive`);
+  return new GammaGammaLikelihood(spendColumns(summary)).evalLimit(q.p, q.nu, grad ?? null);
+}
+
+export interface GammaGammaFitInfo {
+  logLikelihood: number;
+  customers: number;
+  penalizer: number;
+  convergence: Convergence;
+  standardErrors: GammaGammaParams | null;
+  frequencyMonetaryCorrelation: number;
+  boundary?: FitBoundary | null;
+}
+
+export function gammaGammaModel(params: GammaGammaParams, fit?: GammaGammaFitInfo): GammaGammaModel {
   checkParams(params);
   const p = { ...params };
   return {
@@ -220,6 +312,7 @@ export function gammaGammaModel(params: GammaGammaParams, fit?: { logLikelihood:
     penalizer: fit?.penalizer ?? 0,
     convergence: fit?.convergence ?? { converged: false, iterations: 0, evaluations: 0, gradNorm: NaN, method: 'none', message: 'parameters given, not fitted' },
     standardErrors: fit?.standardErrors ?? null,
+    boundary: fit?.boundary ?? null,
     frequencyMonetaryCorrelation: fit?.frequencyMonetaryCorrelation ?? NaN,
     populationMean: p.q > 1 ? (p.p * p.gamma) / (p.q - 1) : Infinity,
     conditionalExpectedValue: (x, m) => gammaGammaConditionalExpectedValue(p, x, m),
@@ -227,10 +320,22 @@ export function gammaGammaModel(params: GammaGammaParams, fit?: { logLikelihood:
 }
 
 /**
+ * The finite q that stands for ∞ at the boundary (γ = q / ν). The expected order value
+ * p (γ + x m) / (p x + q − 1) then differs from the limit's p/ν by a factor (1 + x m ν/q) / (1 + (p x − 1)/q),
+ * i.e. by (x m ν + p x) / 1e8 relative: 1e-6 for a customer with 100 orders at 10× the mean value.
+ */
+export const GAMMA_GAMMA_BOUNDARY_SHAPE = 1e8;
+
+/**
  * Maximum-likelihood fit on the customers with x ≥ 1 (rows with x = 0 are ignored, as in the
  * literature: they carry no information on spend beyond the first purchase, which is left out because
  * first purchases are often atypical). Throws InputError for bad rows (m ≤ 0 with x ≥ 1) or fewer than
  * MIN_FIT_CUSTOMERS repeat customers.
+ *
+ * Boundary: without a penalizer, a fit ending with q > 100 (or unconverged) is compared with the
+ * exactly fitted limit q, γ → ∞ (p and one rate ν); when the limit is at least as likely, the model
+ * returned is the limit with q = 1e8, γ = 1e8/ν standing for it, and `boundary` says so; a finite
+ * q ≥ 1,000 that is not significantly more likely is kept and reported as near the boundary.
  */
 export function fitGammaGamma(summary: SpendSummaryInput, opts: BtydFitOptions = {}): GammaGammaModel {
   const cols = spendColumns(summary);
@@ -260,25 +365,133 @@ export function fitGammaGamma(summary: SpendSummaryInput, opts: BtydFitOptions =
     }
     return -ll / W + pen * penalty;
   };
+  const progress = (label: string) => (opts.progress ? (it: number, f: number, gn: number) => opts.progress?.({ phase: 'fit', done: it, total: 0, detail: `${label} iteration ${it}: −LL/N = ${f.toFixed(6)}, |grad| = ${gn.toExponential(1)}` }) : undefined);
   const res = minimize(objective, theta0, {
     seed: opts.seed ?? 0,
     maxIterations: opts.maxIterations ?? 200,
     gradTolerance: 1e-9,
-    onIteration: opts.progress ? (it, f, gn) => opts.progress?.({ phase: 'fit', done: it, total: 0, detail: `Gamma-Gamma iteration ${it}: −LL/N = ${f.toFixed(6)}, |grad| = ${gn.toExponential(1)}` }) : undefined,
+    onIteration: progress('Gamma-Gamma'),
   });
   if (!Number.isFinite(res.f)) throw new InputError('fit_failed', `Gamma-Gamma: the likelihood could not be evaluated (${res.message})`);
   const theta = res.x;
   const params: GammaGammaParams = { p: Math.exp(theta[0] as number), q: Math.exp(theta[1] as number), gamma: Math.exp(theta[2] as number) };
+  const logLikelihood = lik.eval(params.p, params.q, params.gamma, null);
+  const convergence: Convergence = { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message };
+  const corr = correlation(cols);
+  let near: FitBoundary | null = null;
+  if (pen === 0 && (params.q > BOUNDARY_CHECK_CONCENTRATION || !res.converged)) {
+    const limit = fitLimit(lik, params, opts, progress('Gamma-Gamma limit q, γ → ∞'));
+    const kind = limit ? boundaryKind(logLikelihood, limit.logLikelihood, W, params.q) : null;
+    if (limit && kind === 'limit') return boundaryModel(lik, params, logLikelihood, limit, convergence, corr);
+    if (limit && kind === 'near') near = nearBoundary(params, logLikelihood, limit);
+  }
   const se = standardErrors((t, out) => {
     objective(t, out);
     for (let j = 0; j < 3; j++) out[j] = (out[j] as number) * W;
   }, theta);
   return gammaGammaModel(params, {
-    logLikelihood: lik.eval(params.p, params.q, params.gamma, null),
+    logLikelihood,
     customers: W,
     penalizer: pen,
-    convergence: { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message },
+    convergence,
     standardErrors: se ? { p: se[0] as number, q: se[1] as number, gamma: se[2] as number } : null,
-    frequencyMonetaryCorrelation: correlation(cols),
+    frequencyMonetaryCorrelation: corr,
+    boundary: near,
   });
+}
+
+interface LimitFit {
+  params: GammaGammaLimitParams;
+  logLikelihood: number;
+  standardErrors: GammaGammaLimitParams | null;
+  convergence: Convergence;
+}
+
+/** Maximum likelihood of the limit over (ln p, ln ν), started from a full fit. */
+function fitLimit(lik: GammaGammaLikelihood, start: GammaGammaParams, opts: BtydFitOptions, onIteration: ((it: number, f: number, gn: number) => void) | undefined): LimitFit | null {
+  const W = lik.W;
+  const g = new Float64Array(2);
+  const theta0 = [Math.log(start.p), Math.log(start.q / start.gamma)];
+  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
+    const v = [Math.exp(theta[0] as number), Math.exp(theta[1] as number)];
+    const ll = lik.evalLimit(v[0] as number, v[1] as number, grad ? g : null);
+    if (grad) for (let j = 0; j < 2; j++) grad[j] = (-(g[j] as number) * (v[j] as number)) / W;
+    return -ll / W;
+  };
+  const res = minimize(objective, theta0, { seed: opts.seed ?? 0, maxIterations: opts.maxIterations ?? 200, gradTolerance: 1e-9, onIteration });
+  if (!Number.isFinite(res.f)) return null;
+  const t = res.x;
+  const params: GammaGammaLimitParams = { p: Math.exp(t[0] as number), nu: Math.exp(t[1] as number) };
+  const H = hessianFromGradient((th, out) => {
+    objective(th, out);
+    for (let j = 0; j < 2; j++) out[j] = (out[j] as number) * W;
+  }, t);
+  const se = standardErrorsFromHessian(H, 2);
+  return {
+    params,
+    logLikelihood: lik.evalLimit(params.p, params.nu, null),
+    standardErrors: se ? { p: (se[0] as number) * params.p, nu: (se[1] as number) * params.nu } : null,
+    convergence: { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message },
+  };
+}
+
+function boundaryModel(lik: GammaGammaLikelihood, interior: GammaGammaParams, interiorLL: number, limit: LimitFit, interiorConvergence: Convergence, corr: number): GammaGammaModel {
+  const q = limit.params;
+  const Q = GAMMA_GAMMA_BOUNDARY_SHAPE;
+  const params: GammaGammaParams = { p: q.p, q: Q, gamma: Q / q.nu };
+  const gain = limit.logLikelihood - interiorLL;
+  const message =
+    `The maximum-likelihood estimate lies on the edge of the parameter space: q and γ grow without bound (the ` +
+    `optimiser had reached q = ${interior.q.toPrecision(3)}) with q / γ ≈ ${(interior.q / interior.gamma).toPrecision(3)}, the likelihood ` +
+    `still creeping up. In words: customers do not differ in their typical order value beyond the order-to-order ` +
+    `noise; every customer's orders average ${(q.p / q.nu).toPrecision(4)}, and a customer's own average says nothing more. ` +
+    `The limiting model (p and one rate ν) was fitted exactly: log-likelihood ${limit.logLikelihood.toFixed(4)}, ` +
+    `${gain >= 0 ? `${gain.toExponential(1)} above` : `within ${(-gain).toExponential(1)} of`} the best finite q, γ found. ` +
+    `The parameters returned stand for that limit: q = ${Q.toExponential(0).replace("+", "")}, γ = q / ν (q = ${Q.toExponential(0).replace("+", "")} represents ∞), ` +
+    `so every customer's expected order value is the population mean p/ν. q and γ have no standard errors; see limitStandardErrors for p and ν.`;
+  const boundary: FitBoundary = {
+    limit: 'typical order value homogeneous (q, γ → ∞)',
+    returned: 'limit',
+    message,
+    limitParams: { ...q },
+    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
+    limitLogLikelihood: limit.logLikelihood,
+    interiorLogLikelihood: interiorLL,
+    interiorParams: { ...interior },
+    likelihoodRatio: 2 * (interiorLL - limit.logLikelihood),
+    representedAs: { q: Q },
+  };
+  const c = limit.convergence;
+  return gammaGammaModel(params, {
+    logLikelihood: lik.eval(params.p, params.q, params.gamma, null),
+    customers: lik.W,
+    penalizer: 0,
+    convergence: { ...c, evaluations: c.evaluations + interiorConvergence.evaluations, message: `limit q, γ → ∞ fitted: ${c.message} (full model: ${interiorConvergence.message})` },
+    standardErrors: limit.standardErrors ? { p: limit.standardErrors.p, q: NaN, gamma: NaN } : null,
+    boundary,
+    frequencyMonetaryCorrelation: corr,
+  });
+}
+
+/** The report for a finite but huge q whose gain over the limit is not significant. */
+function nearBoundary(interior: GammaGammaParams, interiorLL: number, limit: LimitFit): FitBoundary {
+  const q = limit.params;
+  const lr = 2 * (interiorLL - limit.logLikelihood);
+  return {
+    limit: 'typical order value homogeneous (q, γ → ∞)',
+    returned: 'interior',
+    message:
+      `q and γ are large (q = ${interior.q.toPrecision(3)}): customers' typical order values barely differ (spread ` +
+      `±${(100 / Math.sqrt(interior.q)).toPrecision(2)} %), so a customer's expected order value is nearly the population mean. This ` +
+      `finite estimate is the maximum likelihood and was kept, but it is not significantly more likely than the limit in which ` +
+      `every customer's orders average ${(q.p / q.nu).toPrecision(4)} (likelihood ratio ${lr.toFixed(3)} < ${BOUNDARY_LR_CRITICAL.toFixed(2)}, ` +
+      `the 5 % critical value on a boundary).`,
+    limitParams: { ...q },
+    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
+    limitLogLikelihood: limit.logLikelihood,
+    interiorLogLikelihood: interiorLL,
+    interiorParams: { ...interior },
+    likelihoodRatio: lr,
+    representedAs: {},
+  };
 }

@@ -55,12 +55,16 @@ function lnGamma2Plus(eps: number): number {
   return eps * (1 - EULER_GAMMA) + sum;
 }
 
-/** Stirling's series for x ≥ 10 (truncation error below 1e-17). */
-function lnGammaStirling(x: number): number {
+/** The correction series of Stirling's formula, ln Γ(x) − [(x − ½) ln x − x + ½ ln 2π], for x ≥ 10. */
+function stirlingSeries(x: number): number {
   const inv = 1 / x;
   const inv2 = inv * inv;
-  const series = inv * (1 / 12 + inv2 * (-1 / 360 + inv2 * (1 / 1260 + inv2 * (-1 / 1680 + inv2 * (1 / 1188 + inv2 * (-691 / 360360 + inv2 * (1 / 156 + inv2 * (-3617 / 122400))))))));
-  return (x - 0.5) * Math.log(x) - x + HALF_LOG_2PI + series;
+  return inv * (1 / 12 + inv2 * (-1 / 360 + inv2 * (1 / 1260 + inv2 * (-1 / 1680 + inv2 * (1 / 1188 + inv2 * (-691 / 360360 + inv2 * (1 / 156 + inv2 * (-3617 / 122400))))))));
+}
+
+/** Stirling's series for x ≥ 10 (truncation error below 1e-17). */
+function lnGammaStirling(x: number): number {
+  return (x - 0.5) * Math.log(x) - x + HALF_LOG_2PI + stirlingSeries(x);
 }
 
 /**
@@ -103,9 +107,33 @@ export function digamma(x: number): number {
     acc -= 1 / y;
     y += 1;
   }
+  return acc + Math.log(y) - 0.5 / y - digammaSeries(y);
+}
+
+/** The tail of the asymptotic series of ψ: ln y − 1/(2y) − ψ(y), for y ≥ 10. */
+function digammaSeries(y: number): number {
   const inv2 = 1 / (y * y);
-  const series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760 - inv2 / 12))))));
-  return acc + Math.log(y) - 0.5 / y - series;
+  return inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760 - inv2 / 12))))));
+}
+
+/**
+ * ln Γ(y + x) − ln Γ(y) = ln (y)_x for y > 0, x ≥ 0, without the cancellation of the plain difference:
+ * at y = 10^7 both log-gammas are ~1.5e8, so their difference would carry an absolute error ~1e-8 (and
+ * the BTYD likelihoods take such differences once per customer). For y ≥ 10 the difference of Stirling's
+ * formulas is rearranged as (y − ½) ln(1 + x/y) + x (ln(y + x) − 1) + ΔS, every term of which is
+ * computed to full relative precision.
+ */
+export function lgammaDiff(y: number, x: number): number {
+  if (x === 0) return 0;
+  if (y >= 10) return (y - 0.5) * Math.log1p(x / y) + x * (Math.log(y + x) - 1) + (stirlingSeries(y + x) - stirlingSeries(y));
+  return lgamma(y + x) - lgamma(y);
+}
+
+/** ψ(y + x) − ψ(y) for y > 0, x ≥ 0, without cancellation for large y (same idea as `lgammaDiff`). */
+export function digammaDiff(y: number, x: number): number {
+  if (x === 0) return 0;
+  if (y >= 10) return Math.log1p(x / y) + (0.5 * x) / (y * (y + x)) - (digammaSeries(y + x) - digammaSeries(y));
+  return digamma(y + x) - digamma(y);
 }
 
 /** ψ'(x), the trigamma function (recurrence, then the asymptotic series). */
@@ -200,4 +228,97 @@ export function hyp2f1(a: number, b: number, c: number, z: number, opts: Hyp2f1O
     return Math.exp((c - a - b) * Math.log1p(-z)) * hyp2f1Series(c - a, c - b, c, z, tol, maxTerms);
   }
   return hyp2f1Series(a, b, c, z, tol, maxTerms);
+}
+
+/**
+ * ln 2F1(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1, where every term of the power series is positive.
+ *
+ * Why another 2F1: with the large parameters of a degenerate fit (BG/NBD with a + b ~ 1e7, where the
+ * beta distribution of the dropout probability has collapsed to a point) the series' terms first grow
+ * by many orders of magnitude before they fall, so `hyp2f1` overflows although the quantity the models
+ * need, a power of (1 − z) times the series, is of order 1. Here the partial sum is kept as a mantissa
+ * times e^scale (rescaled whenever it passes 1e250), so only its logarithm is returned, and the caller
+ * combines it with the power of (1 − z) in logs. With positive terms there is no cancellation: the
+ * relative error is a few ulps per term summed.
+ *
+ * The tail test is exact, not heuristic: the ratio of successive terms f(k) = z (a+k)(b+k) / ((c+k)(k+1))
+ * is a ratio of quadratics in k, so its supremum over k' ≥ k is the larger of f(k), its limit z and its
+ * values at the (at most two) real roots of f′ beyond k; with that supremum ρ < 1 the neglected tail is
+ * below term · ρ / (1 − ρ), and the sum stops when that is below 1e-16 of the terms after the
+ * leading 1 (so ln(1 + small) keeps its relative precision). Cost: about the index of the largest term
+ * (`hyp2f1PeakIndex`) plus a geometric tail. Throws an Error when `maxTerms` (default 5,000,000) are
+ * not enough.
+ */
+export function lnHyp2f1Positive(a: number, b: number, c: number, z: number, maxTerms = 5_000_000): number {
+  if (!(a > 0 && b > 0 && c > 0 && Number.isFinite(a + b + c)) || !(z >= 0 && z < 1)) {
+    throw new Error(`ln 2F1(${a}, ${b}; ${c}; ${z}): needs finite a, b, c > 0 and 0 ≤ z < 1`);
+  }
+  if (z === 0) return 0;
+  // f′(k) ∝ (c + 1 − a − b) k² + 2 (c − ab) k + (ac + bc − abc − ab): its real roots k1, k2 (NaN if
+  // none) and f there; a root only matters while it lies ahead of k.
+  const qa = c + 1 - a - b;
+  const qb = 2 * (c - a * b);
+  const qc = a * c + b * c - a * b * c - a * b;
+  let k1 = NaN;
+  let k2 = NaN;
+  if (qa === 0) {
+    if (qb !== 0) k1 = -qc / qb;
+  } else {
+    const disc = qb * qb - 4 * qa * qc;
+    if (disc >= 0) {
+      const sq = Math.sqrt(disc);
+      const q = -0.5 * (qb + (qb >= 0 ? sq : -sq));
+      k1 = q / qa;
+      if (q !== 0) k2 = qc / q;
+    }
+  }
+  const f1 = k1 > 0 ? ((a + k1) / (c + k1)) * (((b + k1) / (k1 + 1)) * z) : 0;
+  const f2 = k2 > 0 ? ((a + k2) / (c + k2)) * (((b + k2) / (k2 + 1)) * z) : 0;
+  const LN_RESCALE = 250 * Math.LN10;
+  // The leading 1 is kept apart (`one`, rescaled with the rest) so that a sum close to 1 goes through
+  // log1p: ln(1 + 2e-5) from Math.log would keep only ~11 significant digits.
+  let one = 1;
+  let term = 1;
+  let rest = 0;
+  let scale = 0;
+  let ratio = (a / c) * (b * z); // f(0)
+  for (let k = 0; k < maxTerms; k++) {
+    term *= ratio;
+    rest += term;
+    if (term === 0) break;
+    if (rest > 1e250) {
+      rest *= 1e-250;
+      term *= 1e-250;
+      one *= 1e-250;
+      scale += LN_RESCALE;
+    }
+    const k1n = k + 1;
+    ratio = ((a + k1n) / (c + k1n)) * (((b + k1n) / (k1n + 1)) * z); // f(k + 1)
+    let rho = ratio > z ? ratio : z;
+    if (k1 > k1n && f1 > rho) rho = f1;
+    if (k2 > k1n && f2 > rho) rho = f2;
+    // Relative to `rest`, not to the whole sum: the logarithm of a sum near 1 is ~rest, and must keep
+    // its relative precision.
+    if (rho < 1 && (term * rho) / (1 - rho) <= 1e-16 * rest) {
+      return scale === 0 ? Math.log1p(rest) : scale + Math.log(one + rest);
+    }
+    if (!Number.isFinite(rest)) throw new Error(`ln 2F1(${a}, ${b}; ${c}; ${z}) overflowed`);
+    if (k === maxTerms - 1) throw new Error(`ln 2F1(${a}, ${b}; ${c}; ${z}) did not converge in ${maxTerms} terms`);
+  }
+  return scale === 0 ? Math.log1p(rest) : scale + Math.log(one + rest);
+}
+
+/**
+ * Index of the largest term of the power series of 2F1(a, b; c; z) (a, b, c > 0, 0 ≤ z < 1): the
+ * larger root of z (a+k)(b+k) = (c+k)(k+1), or 0 when the terms only fall. A measure of what a series
+ * costs, used to choose between equivalent representations.
+ */
+export function hyp2f1PeakIndex(a: number, b: number, c: number, z: number): number {
+  const A = 1 - z;
+  const B = c + 1 - z * (a + b);
+  const C = c - z * a * b;
+  const disc = B * B - 4 * A * C;
+  if (disc < 0) return 0;
+  const root = (-B + Math.sqrt(disc)) / (2 * A);
+  return root > 0 ? root : 0;
 }
