@@ -127,6 +127,41 @@ export interface ModelRunRecord {
   error: string | null;
 }
 
+/** A statistical model fit in the registry (docs/models.md). */
+export interface MlModelRecord {
+  workspaceId: string;
+  name: string;
+  version: number;
+  kind: string;
+  config: unknown;
+  /** What it was trained on: windows, rows, positives, dates. */
+  training: unknown;
+  /** The fitted parameters, enough to score again (centres and pipeline, BTYD parameters, trees). */
+  artifact: unknown;
+  metrics: unknown;
+  /** The output trait keys it writes. */
+  traits: string[];
+  startedAt: number;
+  durationMs: number;
+  error: string | null;
+}
+
+/** Per profile, its purchases as a buy-till-you-die summary needs them (whole UTC days). */
+export interface PurchaseSummaryRow {
+  profileId: string;
+  /** Epoch ms of the first purchase. */
+  first: number;
+  /** Epoch ms of the last purchase up to the calibration end. */
+  last: number;
+  /** Distinct purchase days up to the calibration end (the first included). */
+  days: number;
+  /** Revenue up to the calibration end, and of the first purchase day alone. */
+  revenue: number;
+  firstDayRevenue: number;
+  /** Distinct purchase days after the calibration end, up to asOf (holdout); 0 without a holdout. */
+  holdoutDays: number;
+}
+
 export interface StoredEvent {
   messageId: string;
   type: string;
@@ -223,6 +258,25 @@ export interface StoragePort {
    */
   eventTiming(workspaceId: string, event: string, asOf: number): Promise<Array<{ profileId: string; counts: Record<string, number> }>>;
   insertModelRun(r: ModelRunRecord): Promise<void>;
+  insertMlModel(r: MlModelRecord): Promise<void>;
+  /** Fits of a workspace (of one name when given), newest first. */
+  mlModels(workspaceId: string, name: string | undefined, limit: number): Promise<MlModelRecord[]>;
+  protectedTraits(workspaceId: string): Promise<string[]>;
+  /** Replace the workspace's protected trait keys. */
+  setProtectedTraits(workspaceId: string, keys: string[]): Promise<void>;
+  /** Segments marked "no protected attributes". */
+  guardedSegments(workspaceId: string): Promise<string[]>;
+  setSegmentGuard(workspaceId: string, key: string, on: boolean): Promise<void>;
+  /** A model's scores: profile → score. */
+  scoreValues(workspaceId: string, model: string): Promise<Map<string, number>>;
+  /** Replace a model's scores (the `score <model>` condition reads them) in one transaction. */
+  replaceScores(workspaceId: string, model: string, profileIds: readonly string[], scores: Float64Array, at: number): Promise<void>;
+  /**
+   * Per profile with a purchase (track `event`) up to `calibrationEnd`: first and last purchase, distinct
+   * purchase days, revenue (the event's normalized revenue), and the distinct
+   * purchase days in (calibrationEnd, asOf].
+   */
+  purchaseSummary(workspaceId: string, opts: { event: string; calibrationEnd: number; asOf: number }): Promise<PurchaseSummaryRow[]>;
   /** Runs of a workspace (of one model when given), newest first. */
   modelRuns(workspaceId: string, model: string | undefined, limit: number): Promise<ModelRunRecord[]>;
 

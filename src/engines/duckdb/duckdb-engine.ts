@@ -27,7 +27,9 @@ import type {
   IdentityRecord,
   IngestCommit,
   MergeRecord,
+  MlModelRecord,
   ModelRunRecord,
+  PurchaseSummaryRow,
   ModelTraitRow,
   PreparedEvent,
   StoragePort,
@@ -320,6 +322,7 @@ export class DuckDBEngine implements StoragePort {
     await this.writer.run(`UPDATE trait_updates SET entity_id = $1 WHERE workspace_id = $2 AND entity_type = 'profile' AND entity_id = $3`, p);
     // Model outputs describe the profile as it was: the next run classifies the merged profile anew.
     await this.writer.run('DELETE FROM model_traits WHERE workspace_id = $1 AND profile_id = $2', [m.workspaceId, m.from]);
+    await this.writer.run('DELETE FROM scores WHERE workspace_id = $1 AND profile_id = $2', [m.workspaceId, m.from]);
     await this.writer.run('UPDATE profiles SET merged_into = $1 WHERE workspace_id = $2 AND profile_id = $3', p);
     await this.writer.run('INSERT INTO merges VALUES ($1, $2, $3, $4, $5, $6)', [m.workspaceId, m.from, m.to, m.reason, m.messageId, ts(m.at)]);
   }
@@ -481,6 +484,93 @@ export class DuckDBEngine implements StoragePort {
     await this.writeLock.run(() => this.writer.run(
       'INSERT INTO model_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
       [r.workspaceId, r.model, r.runId, ts(r.asOf), JSON.stringify(r.config), r.summary === null ? null : JSON.stringify(r.summary), r.profiles, ts(r.startedAt), Math.round(r.durationMs), r.error]));
+  }
+
+  async insertMlModel(r: MlModelRecord): Promise<void> {
+    const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+    await this.writeLock.run(() => this.writer.run(
+      'INSERT INTO ml_models VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [r.workspaceId, r.name, r.version, r.kind, JSON.stringify(r.config ?? {}), json(r.training), json(r.artifact), json(r.metrics), JSON.stringify(r.traits),
+        ts(r.startedAt), Math.round(r.durationMs), r.error]));
+  }
+
+  async mlModels(workspaceId: string, name: string | undefined, limit: number): Promise<MlModelRecord[]> {
+    const rows = await this.all(
+      `SELECT name, version, kind, CAST(config AS VARCHAR) AS config, CAST(training AS VARCHAR) AS training, CAST(artifact AS VARCHAR) AS artifact,
+              CAST(metrics AS VARCHAR) AS metrics, CAST(traits AS VARCHAR) AS traits, started_at, duration_ms, error
+       FROM ml_models WHERE workspace_id = $1${name === undefined ? '' : ' AND name = $3'} ORDER BY started_at DESC, version DESC LIMIT $2`,
+      name === undefined ? [workspaceId, limit] : [workspaceId, limit, name]);
+    const opt = (v: unknown) => (v === null || v === undefined ? null : parseJson(v));
+    return rows.map((r) => ({
+      workspaceId, name: String(r['name']), version: toNum(r['version']), kind: String(r['kind']), config: parseJson(r['config']),
+      training: opt(r['training']), artifact: opt(r['artifact']), metrics: opt(r['metrics']), traits: (parseJson(r['traits']) as unknown[]).map(String),
+      startedAt: toMs(r['started_at']), durationMs: toNum(r['duration_ms']), error: r['error'] === null ? null : String(r['error']),
+    }));
+  }
+
+  async protectedTraits(workspaceId: string): Promise<string[]> {
+    return (await this.all('SELECT key FROM protected_traits WHERE workspace_id = $1 ORDER BY key', [workspaceId])).map((r) => String(r['key']));
+  }
+
+  async setProtectedTraits(workspaceId: string, keys: string[]): Promise<void> {
+    await this.writeLock.run(() => inTransaction(this.writer, async () => {
+      await this.writer.run('DELETE FROM protected_traits WHERE workspace_id = $1', [workspaceId]);
+      for (const k of keys) await this.writer.run('INSERT INTO protected_traits VALUES ($1, $2)', [workspaceId, k]);
+    }));
+  }
+
+  async guardedSegments(workspaceId: string): Promise<string[]> {
+    return (await this.all('SELECT key FROM guarded_segments WHERE workspace_id = $1 ORDER BY key', [workspaceId])).map((r) => String(r['key']));
+  }
+
+  async setSegmentGuard(workspaceId: string, key: string, on: boolean): Promise<void> {
+    await this.writeLock.run(async () => {
+      await this.writer.run('DELETE FROM guarded_segments WHERE workspace_id = $1 AND key = $2', [workspaceId, key]);
+      if (on) await this.writer.run('INSERT INTO guarded_segments VALUES ($1, $2)', [workspaceId, key]);
+    });
+  }
+
+  async scoreValues(workspaceId: string, model: string): Promise<Map<string, number>> {
+    const rows = await this.all('SELECT profile_id, score FROM scores WHERE workspace_id = $1 AND model = $2', [workspaceId, model]);
+    return new Map(rows.map((r) => [String(r['profile_id']), toNum(r['score'])]));
+  }
+
+  async replaceScores(workspaceId: string, model: string, profileIds: readonly string[], scores: Float64Array, at: number): Promise<void> {
+    if (profileIds.length !== scores.length) throw new Error(`${profileIds.length} profiles but ${scores.length} scores`);
+    const CHUNK = 250_000;
+    await this.writeLock.run(() => inTransaction(this.writer, async () => {
+      await this.writer.run('DELETE FROM scores WHERE workspace_id = $1 AND model = $2', [workspaceId, model]);
+      for (let i = 0; i < profileIds.length; i += CHUNK) {
+        const lines: string[] = [];
+        for (let j = i; j < Math.min(i + CHUNK, profileIds.length); j++) {
+          const v = scores[j] as number;
+          if (Number.isFinite(v)) lines.push(JSON.stringify({ workspace_id: workspaceId, profile_id: profileIds[j], model, score: v, scored_at: ms(at) }));
+        }
+        if (lines.length) await this.insertNdjson('scores', SCORE_COLUMNS, lines);
+      }
+    }));
+  }
+
+  async purchaseSummary(workspaceId: string, opts: { event: string; calibrationEnd: number; asOf: number }): Promise<PurchaseSummaryRow[]> {
+    // Whole UTC days, as the buy-till-you-die literature counts transactions: two orders on one day are
+    // one purchase occasion.
+    const rows = await this.all(
+      `WITH d AS (
+         SELECT profile_id, CAST(timestamp AT TIME ZONE 'UTC' AS DATE) AS day, min(epoch_ms(timestamp)) AS t, coalesce(sum(revenue), 0) AS revenue
+         FROM events WHERE workspace_id = $1 AND type = 'track' AND event = $2 AND timestamp <= $4
+         GROUP BY ALL),
+       f AS (SELECT profile_id, min(day) AS first_day FROM d WHERE t <= epoch_ms($3::TIMESTAMPTZ) GROUP BY ALL)
+       SELECT d.profile_id, min(d.t) FILTER (WHERE d.t <= epoch_ms($3::TIMESTAMPTZ)) AS first, max(d.t) FILTER (WHERE d.t <= epoch_ms($3::TIMESTAMPTZ)) AS last,
+              count(*) FILTER (WHERE d.t <= epoch_ms($3::TIMESTAMPTZ)) AS days,
+              sum(d.revenue) FILTER (WHERE d.t <= epoch_ms($3::TIMESTAMPTZ)) AS revenue,
+              sum(d.revenue) FILTER (WHERE d.day = f.first_day) AS first_revenue,
+              count(*) FILTER (WHERE d.t > epoch_ms($3::TIMESTAMPTZ)) AS holdout
+       FROM d JOIN f USING (profile_id) GROUP BY d.profile_id ORDER BY d.profile_id`,
+      [workspaceId, opts.event, ts(opts.calibrationEnd), ts(opts.asOf)]);
+    return rows.map((r) => ({
+      profileId: String(r['profile_id']), first: toNum(r['first']), last: toNum(r['last']), days: toNum(r['days']), revenue: toNum(r['revenue']),
+      firstDayRevenue: toNum(r['first_revenue']), holdoutDays: toNum(r['holdout']),
+    }));
   }
 
   async modelRuns(workspaceId: string, model: string | undefined, limit: number): Promise<ModelRunRecord[]> {
@@ -798,6 +888,7 @@ const TRAIT_COLUMNS: Columns = [
 const MODEL_TRAIT_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['model', 'VARCHAR'], ['profile_id', 'VARCHAR'], ['run_id', 'VARCHAR'], ['computed_at', 'TIMESTAMPTZ'], ['traits', 'JSON'],
 ];
+const SCORE_COLUMNS: Columns = [['workspace_id', 'VARCHAR'], ['profile_id', 'VARCHAR'], ['model', 'VARCHAR'], ['score', 'DOUBLE'], ['scored_at', 'TIMESTAMPTZ']];
 const DROP_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['message_id', 'VARCHAR'], ['type', 'VARCHAR'], ['value', 'VARCHAR'], ['reason', 'VARCHAR'], ['dropped_at', 'TIMESTAMPTZ'],
 ];

@@ -300,4 +300,40 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 8,
+    name: 'statistical model registry (every fit a version: config, training window, fitted parameters, metrics), protected traits',
+    statements: [
+      // One row per fit. The newest successful version of a name is the active one; its outputs are in
+      // model_traits (model 'ml:<name>') and its main score in scores (model '<name>').
+      `CREATE TABLE ml_models (
+         workspace_id VARCHAR NOT NULL,
+         name VARCHAR NOT NULL,
+         version INTEGER NOT NULL,
+         kind VARCHAR NOT NULL,
+         config JSON NOT NULL,
+         training JSON,
+         artifact JSON,
+         metrics JSON,
+         traits JSON NOT NULL,
+         started_at TIMESTAMPTZ NOT NULL,
+         duration_ms BIGINT NOT NULL,
+         error VARCHAR,
+         PRIMARY KEY (workspace_id, name, version)
+       )`,
+      // Traits marked protected (age, gender, …): fairness reports group by them; models and segments
+      // marked "no protected attributes" refuse them.
+      `CREATE TABLE protected_traits (
+         workspace_id VARCHAR NOT NULL,
+         key VARCHAR NOT NULL,
+         PRIMARY KEY (workspace_id, key)
+       )`,
+      // Segments marked "no protected attributes": their definitions (and those they refer to) may not use protected traits.
+      `CREATE TABLE guarded_segments (
+         workspace_id VARCHAR NOT NULL,
+         key VARCHAR NOT NULL,
+         PRIMARY KEY (workspace_id, key)
+       )`,
+    ],
+  },
 ];
