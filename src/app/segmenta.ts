@@ -3,6 +3,7 @@
  * services. HTTP, CLI and tests build a `Segmenta` and use its services; nothing else constructs engines.
  */
 import { BehaviouralService } from '../services/behavioural.js';
+import { MlService } from '../services/ml/ml-service.js';
 import { DuckDBEngine } from '../engines/duckdb/duckdb-engine.js';
 import type { StoragePort } from '../ports/storage.js';
 import { DEFAULT_INGEST_CONFIG, IngestService, type IngestConfig } from '../services/ingest.js';
@@ -29,6 +30,7 @@ export class Segmenta {
   readonly webhooks: WebhookService;
   readonly behavioural: BehaviouralService;
   readonly insights: InsightsService;
+  readonly ml: MlService;
 
   private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig, webhooksConfig: WebhooksConfig) {
     this.workspaces = new WorkspaceService(store);
@@ -40,6 +42,7 @@ export class Segmenta {
     this.webhooks = new WebhookService(store, webhooksConfig);
     this.behavioural = new BehaviouralService(store, this.segments);
     this.insights = new InsightsService(store, this.segments);
+    this.ml = new MlService(store, this.segments);
     // Entries and exits go out to webhook subscribers as soon as they are recorded.
     this.segments.onChanges(() => void this.webhooks.kick().catch(() => undefined));
   }

@@ -154,7 +154,7 @@ export interface ComputeOptions {
 }
 
 /** Trait keys the behavioural models write (read from model_traits by the compiler). */
-const MODEL_TRAITS = modelTraitKeys();
+const MODEL_TRAITS: ReadonlyMap<string, string> = modelTraitKeys();
 
 export class SegmentService {
   private readonly running = new Map<string, Promise<unknown>>();
@@ -205,6 +205,7 @@ export class SegmentService {
     const comps = await this.current(ws, 'computed_trait');
     const defs = new Map(segs.filter((s) => s.status === 'active').map((s) => [s.key, JSON.parse(s.definition) as Condition]));
     const diagnostics = checkReferences(parsed.data, { segments: defs, computed: new Set(comps.filter((c) => c.status === 'active').map((c) => c.key)), selfKey });
+    if (this.conditionGuard && !diagnostics.some((d) => d.severity === 'error')) diagnostics.push(...await this.conditionGuard(ws, parsed.data, selfKey));
     return diagnostics.some((d) => d.severity === 'error') ? { diagnostics } : { condition: parsed.data, diagnostics };
   }
 
@@ -369,7 +370,7 @@ export class SegmentService {
       : !opts.profileIds && opts.lane !== 'fast' && opts.lane !== 'slow' ? { mode: 'emit' } : undefined;
     // Segments referenced by the evaluated ones are inlined from the full list.
     const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
-    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns(), modelTraits: MODEL_TRAITS });
+    const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns(), modelTraits: await this.modelTraits(ws) });
     return { q, segments, computed, stateColumns, archived: opts.profileIds ? [] : defs.archived };
   }
 
@@ -451,6 +452,30 @@ export class SegmentService {
    */
   setFeatureSource(source: (ws: string) => Promise<ComputedTraitDefinition[]>): void {
     this.featureSource = source;
+  }
+
+  private conditionGuard: ((ws: string, condition: Condition, selfKey: string | undefined) => Promise<Diagnostic[]>) | undefined;
+  /**
+   * An extra check of every saved definition (segments marked "no protected attributes" refuse protected
+   * traits, directly or through the segments they refer to).
+   */
+  setConditionGuard(guard: (ws: string, condition: Condition, selfKey: string | undefined) => Promise<Diagnostic[]>): void {
+    this.conditionGuard = guard;
+  }
+
+  private modelTraitSource: ((ws: string) => Promise<ReadonlyMap<string, string>>) | undefined;
+  /**
+   * Trait keys that statistical models of a workspace write (key → the model_traits model id): unlike the
+   * behavioural library's fixed keys, they depend on the models a workspace has fitted.
+   */
+  setModelTraitSource(source: (ws: string) => Promise<ReadonlyMap<string, string>>): void {
+    this.modelTraitSource = source;
+  }
+
+  /** Every model-written trait key of a workspace → its model id in model_traits. */
+  async modelTraits(ws: string): Promise<ReadonlyMap<string, string>> {
+    const more = await this.modelTraitSource?.(ws);
+    return more?.size ? new Map([...MODEL_TRAITS, ...more]) : MODEL_TRAITS;
   }
 
   ensureTypedColumns(progress?: (p: TypedColumnsProgress) => void): Promise<number> {
@@ -650,7 +675,7 @@ export class SegmentService {
     const segs = (await this.current(ws, 'segment')).filter((s) => s.status === 'active').map((s) => ({ key: s.key, condition: JSON.parse(s.definition) as Condition }));
     const now = this.clock();
     const { query, nodes } = compileExplain(DIALECTS[this.store.segments.dialect], {
-      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws), typedColumns: this.store.segments.typedColumns(), modelTraits: MODEL_TRAITS,
+      workspaceId: ws, now, condition: seg.condition, profileId, references: segs, computed: await this.computedTraits(ws), typedColumns: this.store.segments.typedColumns(), modelTraits: await this.modelTraits(ws),
     });
     const row = (await this.store.segments.query(query))[0];
     if (!row) throw new InputError('not_found', `profile '${ref}' is not an active profile of this workspace (merged into another?)`);
@@ -686,7 +711,7 @@ export class SegmentService {
     const count = async (ranges?: Array<{ from: string; to: string }>) => {
       const q = compileWorkspace(DIALECTS[this.store.segments.dialect], {
         workspaceId: ws, now, segments: [{ key: '__estimate', condition: checked.condition as Condition }], references: segs, computed, output: 'counts', profileRanges: ranges,
-        typedColumns: this.store.segments.typedColumns(), modelTraits: MODEL_TRAITS,
+        typedColumns: this.store.segments.typedColumns(), modelTraits: await this.modelTraits(ws),
       });
       const r = (await this.store.segments.query(q))[0] ?? {};
       return { size: Number(r['s_0'] ?? 0), profiles: Number(r['profiles'] ?? 0) };
