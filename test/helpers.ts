@@ -21,6 +21,16 @@ export function basic(writeKey: string): string {
   return 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64');
 }
 
+/** An API call with a Bearer token (or none) and a JSON body; the answer's status and JSON. */
+export async function apiCall(t: TestApp, method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await t.app.request(path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
 export function postJson(t: TestApp, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return Promise.resolve(t.app.request(path, {
     method: 'POST',

@@ -12,6 +12,7 @@ import { registerDemo } from './demo-command.js';
 import { registerImport } from './import-command.js';
 import { registerKeys } from './keys-command.js';
 import { registerModels } from './models-command.js';
+import { registerMl } from './ml-command.js';
 import { registerSegments } from './segments-command.js';
 import { printProfile } from './profile-format.js';
 
@@ -125,6 +126,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerSegments(program);
   registerModels(program);
+  registerMl(program);
   registerDemo(program);
   return program;
 }

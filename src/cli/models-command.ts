@@ -11,7 +11,7 @@ import type { ModelPhase, ModelProgress } from '../services/behavioural.js';
 import { CliError, EXIT, chooseWorkspace, printJson, withSegmenta, type GlobalOptions } from './context.js';
 
 /** `--config '<json>'` or `--config @file.json`. */
-function configOf(value: string | undefined): unknown {
+export function configOf(value: string | undefined): unknown {
   if (value === undefined) return undefined;
   let text = value;
   let where = '--config';
@@ -31,7 +31,7 @@ function configOf(value: string | undefined): unknown {
 }
 
 /** A time option: an ISO-8601 date (UTC midnight) or date-time; other forms are ambiguous, so refused. */
-function isoTimeOf(option: string, value: string | undefined): number | undefined {
+export function isoTimeOf(option: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = isoTimeMs(value);
   if (ms === undefined) throw new CliError(`${option} must be an ISO-8601 date or date-time (e.g. 2026-10-31 or 2026-10-31T12:00:00Z), got '${value}'`, EXIT.usage);
@@ -83,7 +83,7 @@ function groupCounts(summary: Record<string, unknown>): Record<string, number> |
   return isCounts(summary['groupCounts']) ? summary['groupCounts'] : undefined;
 }
 
-function table(rows: string[][], rightFrom = 1): string {
+export function table(rows: string[][], rightFrom = 1): string {
   const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
   return rows.map((r) => r.map((c, i) => (i >= rightFrom ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
 }

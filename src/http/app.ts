@@ -5,6 +5,7 @@ import { DefinitionError } from '../domain/segments/check.js';
 import type { Segmenta } from '../app/segmenta.js';
 import { mountAdmin } from './admin-routes.js';
 import { mountModels } from './model-routes.js';
+import { mountMl } from './ml-routes.js';
 import { mountSegments } from './segment-routes.js';
 import type { AppEnv } from './env.js';
 import { errorBody } from './errors.js';
@@ -29,6 +30,7 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
   mountAdmin(app, sg);
   mountSegments(app, sg);
   mountModels(app, sg);
+  mountMl(app, sg);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
     // A user error thrown by a route (a bad body, an unknown id) is the client's to fix.

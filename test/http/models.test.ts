@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestApp, postJson, type TestApp } from '../helpers.js';
+import { apiCall, openTestApp, postJson, type TestApp } from '../helpers.js';
 
 const AS_OF = '2025-11-01T00:00:00.000Z';
 const DAY = 86_400_000;
@@ -14,14 +14,7 @@ let t: TestApp;
 let editor = '';
 let viewer = '';
 
-async function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await t.app.request(path, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, token: string | undefined, body?: unknown) => apiCall(t, method, path, token, body);
 
 /*
  * `champ`: the most recent (2 days), most frequent (5) and largest (5 × 300) buyer: strictly better than
