@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { InputError } from '../domain/errors.js';
 import { DEFAULT_DEMO_OPTIONS, type DemoOptions } from '../demo/generator.js';
 import { DEMO_SEGMENTS } from '../demo/segments.js';
 import { conditionFromText } from '../domain/segments/text.js';
@@ -98,12 +99,32 @@ export function registerDemo(program: Command): void {
           progress: (p) => { if (!g.json) console.error(`  ${p.phase}${p.detail ? `: ${p.detail}` : ''}`); },
         });
         const modelSeconds = (performance.now() - t1) / 1000;
+        // Statistical models (docs/models.md): customer clusters, CLV and churn, as of the end of history.
+        if (!g.json) console.error('Fitting the statistical models (docs/models.md) …');
+        const t2 = performance.now();
+        const ml: Array<{ name: string; kind: string; summary: string; metrics: Record<string, unknown> }> = [];
+        for (const [kind, name, config] of DEMO_ML) {
+          try {
+            const v = await sg.ml.fit(ws.workspace, kind, name, config, {
+              asOf: demo.end.getTime(),
+              progress: mlProgress(g.json === true, name),
+            });
+            const metrics = (v.metrics ?? {}) as Record<string, unknown>;
+            ml.push({ name, kind, summary: String(metrics['summary'] ?? ''), metrics: pick(metrics, ['k', 'auc', 'grade', 'params', 'holdout', 'selection']) });
+          } catch (err) {
+            // A small shop (--customers 300) may not have enough data for a model: say so and go on.
+            if (!(err instanceof InputError)) throw err;
+            ml.push({ name, kind, summary: `not fitted: ${err.message}`, metrics: {} });
+          }
+        }
+        const mlSeconds = (performance.now() - t2) / 1000;
         const summary = {
           workspace: ws.workspace, writeKey: ws.writeKey, adminToken: ws.adminToken, url: opts.serve ? server.publicUrl : null,
           data: dataDir(g), messagesSent: result.messages, stored: result.accepted, duplicates: result.duplicates,
           seconds: result.seconds, stats, groundTruth: truthPath,
           segments: segs.map((x) => ({ key: x.key, name: x.name, members: x.members })), segmentSeconds,
           models: runs.map((r) => ({ model: r.model, profiles: r.profiles, groups: r.summary['groupCounts'] as Record<string, number> })), modelSeconds,
+          ml, mlSeconds,
         };
         if (g.json) printJson(summary);
         else printNextSteps(summary, opts.serve);
@@ -116,10 +137,33 @@ export function registerDemo(program: Command): void {
     });
 }
 
+/** The statistical models the demo fits: kind, name, configuration. */
+const DEMO_ML: Array<[string, string, Record<string, unknown>]> = [
+  ['kmeans', 'personas', { kMax: 6 }],
+  ['clv', 'clv', { holdoutDays: 60 }],
+  ['churn', 'churn', { predictionDays: 60 }],
+];
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
+}
+
+/** A fit's phases on stderr, one line per phase (the demo log stays short). */
+function mlProgress(quiet: boolean, name: string): (p: { phase: string }) => void {
+  let last = '';
+  return (p) => {
+    const phase = p.phase.split(':')[0] ?? p.phase;
+    if (quiet || phase === last) return;
+    last = phase;
+    console.error(`  ${name}: ${phase}`);
+  };
+}
+
 function printNextSteps(s: {
   workspace: string; writeKey: string; adminToken: string; url: string | null; data: string; stats: { events: number; profiles: number; merges: number };
   segments: Array<{ key: string; name: string; members: number }>;
   models: Array<{ model: string; profiles: number; groups: Record<string, number> }>;
+  ml: Array<{ name: string; kind: string; summary: string }>;
 }, serving: boolean): void {
   const url = s.url ?? 'http://localhost:8080';
   const lines = [
@@ -134,6 +178,9 @@ function printNextSteps(s: {
     '',
     'Behavioural models (docs/behavioural.md; traits and a ready segment per group):',
     ...s.models.map((m) => `  ${m.model.padEnd(11)} ${String(m.profiles).padStart(7)}  ${Object.entries(m.groups).filter(([, n]) => n > 0).map(([g, n]) => `${g} ${n}`).join(', ')}`),
+    '',
+    'Statistical models (docs/models.md; traits <name>_…, the score <name>):',
+    ...s.ml.flatMap((m) => [`  ${m.name} (${m.kind})`, ...m.summary.split('\n').map((l) => `    ${l}`)]),
     '',
     'Try next:',
   ];
@@ -154,6 +201,7 @@ function printNextSteps(s: {
       `  npx segmenta profile show demo-user-1 --data ${s.data}`,
       `  npx segmenta segments explain win_back demo-user-1 --data ${s.data}`,
       `  npx segmenta models show rfm --data ${s.data}`,
+      `  npx segmenta ml show churn --data ${s.data}`,
       `  npx segmenta segments estimate --text 'performed "Order Completed" at least 3 times in last 365 days' --data ${s.data}`,
       `  npx segmenta serve --data ${s.data}`,
     );
