@@ -132,6 +132,7 @@ test('uplift: e-mailed vs not e-mailed eligible customers, Qini and effects per 
   ] } });
   const v = await fx.sg.ml.fit(fx.ws, 'uplift', 'autumn', {
     treatment: 'emailed', control: 'not_emailed', start: new Date(sentAt).toISOString(), outcome: { event: 'Order Completed' }, outcomeDays: 14, learner: 'logistic',
+    effectsBy: ['frequent'],
   }, { asOf: fx.end });
   const t = v.training as { treated: number; control: number; testRows: number };
   assert.ok(t.treated >= 50 && t.control >= 50, `arms ${t.treated} / ${t.control}`);
@@ -139,6 +140,9 @@ test('uplift: e-mailed vs not e-mailed eligible customers, Qini and effects per 
   assert.ok(Number.isFinite(m.qini), `Qini ${m.qini}`);
   assert.equal(m.effectsByDecile.groups.length, 10, 'effects per decile of predicted uplift');
   assert.equal(m.effectsByDecile.overall.n, t.testRows, 'effects measured on the held-out rows');
+  const bySeg = (v.metrics as { effectsBySegment?: { groups: Array<{ label: string; n: number; verdictText: string }> } }).effectsBySegment;
+  assert.equal(bySeg?.groups[0]?.label, 'frequent', 'effects in the segment asked for');
+  assert.ok((bySeg?.groups[0]?.n ?? 0) > 0 && (bySeg?.groups[0]?.verdictText ?? '').length > 0, `effect in 'frequent': ${JSON.stringify(bySeg?.groups[0])?.slice(0, 200)}`);
   const u = await traitValues('autumn_uplift');
   assert.equal(u.size, t.treated + t.control, 'every profile of both arms scored');
   await assert.rejects(fx.sg.ml.fit(fx.ws, 'uplift', 'bad_arms', { treatment: 'emailed', control: 'emailed', start: new Date(sentAt).toISOString(), outcome: { event: 'Order Completed' } }, { asOf: fx.end }),

@@ -86,6 +86,8 @@ export const UpliftConfig = z.strictObject({
   method: z.enum(['two_model', 'class_transformation']).default('two_model'),
   /** Share of rows held out to measure the model (Qini, AUUC); the final scores come from a fit on all rows. */
   testShare: z.number().min(0.1).max(0.9).default(0.5),
+  /** Segments to measure the effect of contact in (e.g. the RFM groups): which ones does contact move? */
+  effectsBy: z.array(segmentKey).max(50).default([]),
 });
 
 export const ML_CONFIGS = {

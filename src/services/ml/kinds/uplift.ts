@@ -70,6 +70,14 @@ export async function fitUpliftModel(ctx: FitContext): Promise<FitOutput> {
   const uTest = measured.predict(sub(test));
   const evaluation = evaluateUplift(take(y, test), uTest, take(t, test));
   const effects = groupEffects({ treatment: take(t, test), converted: take(y, test) }, upliftBins(uTest, 10));
+  // The measured effect of contact in each segment asked for, over all rows of the experiment: the
+  // experiment's randomisation holds within any segment defined before the start.
+  const segmentGroups = [];
+  for (const key of cfg.effectsBy) {
+    const members = await ctx.members(key);
+    segmentGroups.push({ label: key, rows: ids.flatMap((p, i) => (members.has(p) ? [i] : [])) });
+  }
+  const effectsBySegment = segmentGroups.length ? groupEffects({ treatment: t, converted: y }, segmentGroups) : null;
 
   ctx.progress({ phase: 'fit', done: 1, total: 2, detail: `refit on all ${ids.length} profiles` });
   const final = fitUplift(cfg.method, x, y, t, learner, { seed: cfg.seed });
@@ -84,6 +92,7 @@ export async function fitUpliftModel(ctx: FitContext): Promise<FitOutput> {
         `overall effect ${effects.overall.conversionDifference.value === null ? 'unknown' : `${(100 * effects.overall.conversionDifference.value).toFixed(2)} pp`} (${effects.overall.verdictText}).`,
       qini: evaluation.qini, auuc: evaluation.auuc, upliftAt: evaluation.upliftAt, qiniCurve: evaluation.qiniCurve, perfectQiniCurve: evaluation.perfectQiniCurve,
       effectsByDecile: effects,
+      ...(effectsBySegment ? { effectsBySegment } : {}),
     },
     profileIds: ids,
     traits,
