@@ -153,7 +153,12 @@ test('size estimate on a large workspace: a sampled estimate whose interval hold
     assert.equal(both.size, 667);
     assert.ok(both.sample, 'a sample on a workspace 2.5× larger than the sample size');
     assert.equal(both.sample.sampled, 8 * Math.floor(300 / 8), 'eight strata of equal blocks');
-    assert.ok(both.sample.low <= 667 && 667 <= both.sample.high, `interval ${both.sample.low}-${both.sample.high} holds 667`);
+    // Profile ids are random, so the sample differs per run and a 95 % interval misses the exact count
+    // in 1 run of 20 (a fresh-clone CI run saw 674-907 for 667). Checked instead: the interval is around
+    // the estimate, and the exact count is within 2 half-widths of it (z ≈ 3.9: 1 run in 10,000).
+    const half = (both.sample.high - both.sample.low) / 2;
+    assert.ok(both.sample.low <= both.sample.size && both.sample.size <= both.sample.high && half > 0, `interval ${both.sample.low}-${both.sample.high} around ${both.sample.size}`);
+    assert.ok(Math.abs(both.sample.size - 667) <= 2 * half, `sampled ${both.sample.size} (interval ${both.sample.low}-${both.sample.high}) within two half-widths of 667`);
     const s = await est('sample');
     assert.equal(s.exact, false);
     assert.equal(s.exactResult, null);
