@@ -19,7 +19,7 @@
 import { InputError } from '../errors.js';
 import {
   BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, hessianFromGradient, indexValues, MIN_FIT_CUSTOMERS,
-  standardErrors, standardErrorsFromHessian, validateSummary,
+  fitLogScale, iterationProgress, standardErrorsFromHessian, validateSummary, type IterationCallback,
   type BtydFitOptions, type BtydSummaryInput, type Convergence, type FitBoundary, type TransactionModel,
 } from './btyd-data.js';
 import { minimize } from './optimize.js';
@@ -504,47 +504,21 @@ export function fitBgNbd(summary: BtydSummaryInput, opts: BtydFitOptions = {}): 
   const r0 = init['r'] ?? 1;
   const theta0 = [Math.log(r0), Math.log(init['alpha'] ?? (r0 * sT) / sx), Math.log(init['a'] ?? 1), Math.log(init['b'] ?? 1)];
   const W = lik.W;
-  const g = new Float64Array(4);
-  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
-    const r = Math.exp(theta[0] as number);
-    const alpha = Math.exp(theta[1] as number);
-    const a = Math.exp(theta[2] as number);
-    const b = Math.exp(theta[3] as number);
-    const ll = lik.eval(r, alpha, a, b, grad ? g : null);
-    const params = [r, alpha, a, b];
-    let penalty = 0;
-    for (const v of params) penalty += v * v;
-    if (grad) {
-      for (let j = 0; j < 4; j++) {
-        const pj = params[j] as number;
-        grad[j] = (-(g[j] as number) * pj) / W + 2 * pen * pj * pj;
-      }
-    }
-    return -ll / W + pen * penalty;
-  };
-  const progress = (label: string) => (opts.progress ? (it: number, f: number, gn: number) => opts.progress?.({ phase: 'fit', done: it, total: 0, detail: `${label} iteration ${it}: −LL/N = ${f.toFixed(6)}, |grad| = ${gn.toExponential(1)}` }) : undefined);
-  const res = minimize(objective, theta0, {
-    seed: opts.seed ?? 0,
-    maxIterations: opts.maxIterations ?? 200,
-    gradTolerance: 1e-9,
-    onIteration: progress('BG/NBD'),
-  });
-  if (!Number.isFinite(res.f)) throw new InputError('fit_failed', `BG/NBD: the likelihood could not be evaluated (${res.message})`);
-  const theta = res.x;
-  const params: BgNbdParams = { r: Math.exp(theta[0] as number), alpha: Math.exp(theta[1] as number), a: Math.exp(theta[2] as number), b: Math.exp(theta[3] as number) };
+  const progress = (label: string) => iterationProgress(opts, label);
+  const fit = fitLogScale((v, grad) => lik.eval(v[0] as number, v[1] as number, v[2] as number, v[3] as number, grad), theta0, W, pen, opts, progress('BG/NBD'));
+  if (!Number.isFinite(fit.f)) throw new InputError('fit_failed', `BG/NBD: the likelihood could not be evaluated (${fit.convergence.message})`);
+  const [r, alpha, a, b] = fit.values as [number, number, number, number];
+  const params: BgNbdParams = { r, alpha, a, b };
   const logLikelihood = lik.eval(params.r, params.alpha, params.a, params.b, null);
-  const convergence: Convergence = { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message };
+  const convergence = fit.convergence;
   let near: FitBoundary | null = null;
-  if (pen === 0 && (params.a + params.b > BOUNDARY_CHECK_CONCENTRATION || !res.converged)) {
+  if (pen === 0 && (params.a + params.b > BOUNDARY_CHECK_CONCENTRATION || !convergence.converged)) {
     const limit = fitLimit(lik, params, opts, progress('BG/NBD limit a + b → ∞'));
     const kind = limit ? boundaryKind(logLikelihood, limit.logLikelihood, W, params.a + params.b) : null;
     if (limit && kind === 'limit') return boundaryModel(lik, params, logLikelihood, limit, convergence);
     if (limit && kind === 'near') near = nearBoundary(params, logLikelihood, limit);
   }
-  const se = standardErrors((t, out) => {
-    objective(t, out);
-    for (let j = 0; j < 4; j++) out[j] = (out[j] as number) * W;
-  }, theta);
+  const se = fit.standardErrors();
   return bgnbdModel(params, {
     logLikelihood,
     customers: W,
@@ -565,7 +539,7 @@ interface LimitFit {
 const logistic = (eta: number) => (eta >= 0 ? 1 / (1 + Math.exp(-eta)) : Math.exp(eta) / (1 + Math.exp(eta)));
 
 /** Maximum likelihood of the limit a + b → ∞ over (ln r, ln α, logit p), started from a full fit. */
-function fitLimit(lik: BgNbdLikelihood, start: BgNbdParams, opts: BtydFitOptions, onIteration: ((it: number, f: number, gn: number) => void) | undefined): LimitFit | null {
+function fitLimit(lik: BgNbdLikelihood, start: BgNbdParams, opts: BtydFitOptions, onIteration: IterationCallback | undefined): LimitFit | null {
   const W = lik.W;
   const g = new Float64Array(3);
   const p0 = Math.min(Math.max(start.a / (start.a + start.b), 1e-9), 1 - 1e-9);

@@ -8,6 +8,7 @@
  * with a small open-addressing hash over the raw float bits (no string keys, no per-row objects).
  */
 import { InputError } from '../errors.js';
+import { minimize } from './optimize.js';
 import type { FitProgress } from './types.js';
 
 /**
@@ -338,4 +339,65 @@ export function standardErrors(grad: (theta: Float64Array, out: Float64Array) =>
   if (!se) return null;
   for (let i = 0; i < se.length; i++) se[i] = (se[i] as number) * Math.exp(theta[i] as number);
   return se;
+}
+
+/** Called by the optimiser after each iteration: iteration, objective (−LL/N), gradient norm. */
+export type IterationCallback = (iteration: number, f: number, gradNorm: number) => void;
+
+/** The fit's progress, labelled, as FitProgress events (undefined when nobody listens). */
+export function iterationProgress(opts: BtydFitOptions, label: string): IterationCallback | undefined {
+  return opts.progress
+    ? (it, f, gn) => opts.progress?.({ phase: 'fit', done: it, total: 0, detail: `${label} iteration ${it}: −LL/N = ${f.toFixed(6)}, |grad| = ${gn.toExponential(1)}` })
+    : undefined;
+}
+
+export interface LogScaleFit {
+  /** The parameters at the optimum, in the order of `theta0`. */
+  values: number[];
+  /** Their logs (the optimiser's coordinates). */
+  theta: Float64Array;
+  /** −LL/N (+ penalty) at the optimum; not finite when the likelihood could not be evaluated. */
+  f: number;
+  convergence: Convergence;
+  /** Standard errors of the parameters (delta method from the log scale), null when the Hessian is not positive definite. */
+  standardErrors(): number[] | null;
+}
+
+/**
+ * Maximum likelihood over positive parameters, as every BTYD fit does it: BFGS (Nelder–Mead restarts
+ * when it stalls) on ln-parameters, minimising −LL / W + penalizer · Σ parameter² (lifetimes' penalty).
+ * `logLik(values, grad)` returns the total log-likelihood and, when asked, fills its gradient with
+ * respect to the parameters themselves.
+ */
+export function fitLogScale(
+  logLik: (values: number[], grad: Float64Array | null) => number,
+  theta0: number[], W: number, penalizer: number, opts: BtydFitOptions, onIteration: IterationCallback | undefined,
+): LogScaleFit {
+  const k = theta0.length;
+  const g = new Float64Array(k);
+  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
+    const values = Array.from(theta, (t) => Math.exp(t));
+    const ll = logLik(values, grad ? g : null);
+    if (grad) for (let j = 0; j < k; j++) grad[j] = (-(g[j] as number) * (values[j] as number)) / W;
+    if (penalizer === 0) return -ll / W; // no penalty term at all (0 · ∞ would be NaN far out on the ridge)
+    let penalty = 0;
+    for (const v of values) penalty += v * v;
+    if (grad) for (let j = 0; j < k; j++) grad[j] = (grad[j] as number) + 2 * penalizer * (values[j] as number) * (values[j] as number);
+    return -ll / W + penalizer * penalty;
+  };
+  const res = minimize(objective, theta0, { seed: opts.seed ?? 0, maxIterations: opts.maxIterations ?? 200, gradTolerance: 1e-9, onIteration });
+  const theta = res.x;
+  return {
+    values: Array.from(theta, (t) => Math.exp(t)),
+    theta,
+    f: res.f,
+    convergence: { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message },
+    standardErrors: () => {
+      const se = standardErrors((t, out) => {
+        objective(t, out);
+        for (let j = 0; j < k; j++) out[j] = (out[j] as number) * W;
+      }, theta);
+      return se ? Array.from(se) : null;
+    },
+  };
 }

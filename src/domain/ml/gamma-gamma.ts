@@ -19,11 +19,10 @@
  */
 import { InputError } from '../errors.js';
 import {
-  BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, hessianFromGradient, indexValues, MIN_FIT_CUSTOMERS,
-  standardErrors, standardErrorsFromHessian,
+  BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, indexValues, MIN_FIT_CUSTOMERS,
+  fitLogScale, iterationProgress, type IterationCallback,
   type BtydFitOptions, type Convergence, type FitBoundary,
 } from './btyd-data.js';
-import { minimize } from './optimize.js';
 import { digamma, digammaDiff, lgamma, lgammaDiff } from './special.js';
 
 export interface GammaGammaParams {
@@ -351,44 +350,22 @@ export function fitGammaGamma(summary: SpendSummaryInput, opts: BtydFitOptions =
   const q0 = init['q'] ?? 2;
   const theta0 = [Math.log(p0), Math.log(q0), Math.log(init['gamma'] ?? (meanM * (q0 - 1)) / p0)];
   const W = lik.W;
-  const g = new Float64Array(3);
-  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
-    const params = [Math.exp(theta[0] as number), Math.exp(theta[1] as number), Math.exp(theta[2] as number)];
-    const ll = lik.eval(params[0] as number, params[1] as number, params[2] as number, grad ? g : null);
-    let penalty = 0;
-    for (const v of params) penalty += v * v;
-    if (grad) {
-      for (let j = 0; j < 3; j++) {
-        const pj = params[j] as number;
-        grad[j] = (-(g[j] as number) * pj) / W + 2 * pen * pj * pj;
-      }
-    }
-    return -ll / W + pen * penalty;
-  };
-  const progress = (label: string) => (opts.progress ? (it: number, f: number, gn: number) => opts.progress?.({ phase: 'fit', done: it, total: 0, detail: `${label} iteration ${it}: −LL/N = ${f.toFixed(6)}, |grad| = ${gn.toExponential(1)}` }) : undefined);
-  const res = minimize(objective, theta0, {
-    seed: opts.seed ?? 0,
-    maxIterations: opts.maxIterations ?? 200,
-    gradTolerance: 1e-9,
-    onIteration: progress('Gamma-Gamma'),
-  });
-  if (!Number.isFinite(res.f)) throw new InputError('fit_failed', `Gamma-Gamma: the likelihood could not be evaluated (${res.message})`);
-  const theta = res.x;
-  const params: GammaGammaParams = { p: Math.exp(theta[0] as number), q: Math.exp(theta[1] as number), gamma: Math.exp(theta[2] as number) };
+  const progress = (label: string) => iterationProgress(opts, label);
+  const fit = fitLogScale((v, grad) => lik.eval(v[0] as number, v[1] as number, v[2] as number, grad), theta0, W, pen, opts, progress('Gamma-Gamma'));
+  if (!Number.isFinite(fit.f)) throw new InputError('fit_failed', `Gamma-Gamma: the likelihood could not be evaluated (${fit.convergence.message})`);
+  const [pp, q, gamma] = fit.values as [number, number, number];
+  const params: GammaGammaParams = { p: pp, q, gamma };
   const logLikelihood = lik.eval(params.p, params.q, params.gamma, null);
-  const convergence: Convergence = { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message };
+  const convergence = fit.convergence;
   const corr = correlation(cols);
   let near: FitBoundary | null = null;
-  if (pen === 0 && (params.q > BOUNDARY_CHECK_CONCENTRATION || !res.converged)) {
+  if (pen === 0 && (params.q > BOUNDARY_CHECK_CONCENTRATION || !convergence.converged)) {
     const limit = fitLimit(lik, params, opts, progress('Gamma-Gamma limit q, γ → ∞'));
     const kind = limit ? boundaryKind(logLikelihood, limit.logLikelihood, W, params.q) : null;
     if (limit && kind === 'limit') return boundaryModel(lik, params, logLikelihood, limit, convergence, corr);
     if (limit && kind === 'near') near = nearBoundary(params, logLikelihood, limit);
   }
-  const se = standardErrors((t, out) => {
-    objective(t, out);
-    for (let j = 0; j < 3; j++) out[j] = (out[j] as number) * W;
-  }, theta);
+  const se = fit.standardErrors();
   return gammaGammaModel(params, {
     logLikelihood,
     customers: W,
@@ -408,30 +385,18 @@ interface LimitFit {
 }
 
 /** Maximum likelihood of the limit over (ln p, ln ν), started from a full fit. */
-function fitLimit(lik: GammaGammaLikelihood, start: GammaGammaParams, opts: BtydFitOptions, onIteration: ((it: number, f: number, gn: number) => void) | undefined): LimitFit | null {
-  const W = lik.W;
-  const g = new Float64Array(2);
+function fitLimit(lik: GammaGammaLikelihood, start: GammaGammaParams, opts: BtydFitOptions, onIteration: IterationCallback | undefined): LimitFit | null {
   const theta0 = [Math.log(start.p), Math.log(start.q / start.gamma)];
-  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
-    const v = [Math.exp(theta[0] as number), Math.exp(theta[1] as number)];
-    const ll = lik.evalLimit(v[0] as number, v[1] as number, grad ? g : null);
-    if (grad) for (let j = 0; j < 2; j++) grad[j] = (-(g[j] as number) * (v[j] as number)) / W;
-    return -ll / W;
-  };
-  const res = minimize(objective, theta0, { seed: opts.seed ?? 0, maxIterations: opts.maxIterations ?? 200, gradTolerance: 1e-9, onIteration });
-  if (!Number.isFinite(res.f)) return null;
-  const t = res.x;
-  const params: GammaGammaLimitParams = { p: Math.exp(t[0] as number), nu: Math.exp(t[1] as number) };
-  const H = hessianFromGradient((th, out) => {
-    objective(th, out);
-    for (let j = 0; j < 2; j++) out[j] = (out[j] as number) * W;
-  }, t);
-  const se = standardErrorsFromHessian(H, 2);
+  const fit = fitLogScale((v, grad) => lik.evalLimit(v[0] as number, v[1] as number, grad), theta0, lik.W, 0, opts, onIteration);
+  if (!Number.isFinite(fit.f)) return null;
+  const [pp, nu] = fit.values as [number, number];
+  const params: GammaGammaLimitParams = { p: pp, nu };
+  const se = fit.standardErrors();
   return {
     params,
     logLikelihood: lik.evalLimit(params.p, params.nu, null),
-    standardErrors: se ? { p: (se[0] as number) * params.p, nu: (se[1] as number) * params.nu } : null,
-    convergence: { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message },
+    standardErrors: se ? { p: se[0] as number, nu: se[1] as number } : null,
+    convergence: fit.convergence,
   };
 }
 

@@ -27,11 +27,10 @@
  */
 import { InputError } from '../errors.js';
 import {
-  BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, hessianFromGradient, indexValues, MIN_FIT_CUSTOMERS,
-  standardErrors, standardErrorsFromHessian, validateSummary,
+  BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, indexValues, MIN_FIT_CUSTOMERS,
+  fitLogScale, iterationProgress, validateSummary, type IterationCallback,
   type BtydFitOptions, type BtydSummaryInput, type Convergence, type FitBoundary, type TransactionModel,
 } from './btyd-data.js';
-import { minimize } from './optimize.js';
 import { digammaDiff, lgammaDiff } from './special.js';
 
 export interface ParetoNbdParams {
@@ -701,43 +700,21 @@ export function fitParetoNbd(summary: BtydSummaryInput, opts: BtydFitOptions = {
   const meanT = sT / lik.W;
   const theta0 = [Math.log(r0), Math.log(init['alpha'] ?? (r0 * sT) / sx), Math.log(init['s'] ?? 1), Math.log(init['beta'] ?? meanT)];
   const W = lik.W;
-  const g = new Float64Array(4);
-  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
-    const params = [Math.exp(theta[0] as number), Math.exp(theta[1] as number), Math.exp(theta[2] as number), Math.exp(theta[3] as number)];
-    const ll = lik.eval(params[0] as number, params[1] as number, params[2] as number, params[3] as number, grad ? g : null);
-    let penalty = 0;
-    for (const v of params) penalty += v * v;
-    if (grad) {
-      for (let j = 0; j < 4; j++) {
-        const pj = params[j] as number;
-        grad[j] = (-(g[j] as number) * pj) / W + 2 * pen * pj * pj;
-      }
-    }
-    return -ll / W + pen * penalty;
-  };
-  const progress = (label: string) => (opts.progress ? (it: number, f: number, gn: number) => opts.progress?.({ phase: 'fit', done: it, total: 0, detail: `${label} iteration ${it}: −LL/N = ${f.toFixed(6)}, |grad| = ${gn.toExponential(1)}` }) : undefined);
-  const res = minimize(objective, theta0, {
-    seed: opts.seed ?? 0,
-    maxIterations: opts.maxIterations ?? 200,
-    gradTolerance: 1e-9,
-    onIteration: progress('Pareto/NBD'),
-  });
-  if (!Number.isFinite(res.f)) throw new InputError('fit_failed', `Pareto/NBD: the likelihood could not be evaluated (${res.message})`);
-  const theta = res.x;
-  const params: ParetoNbdParams = { r: Math.exp(theta[0] as number), alpha: Math.exp(theta[1] as number), s: Math.exp(theta[2] as number), beta: Math.exp(theta[3] as number) };
+  const progress = (label: string) => iterationProgress(opts, label);
+  const fit = fitLogScale((v, grad) => lik.eval(v[0] as number, v[1] as number, v[2] as number, v[3] as number, grad), theta0, W, pen, opts, progress('Pareto/NBD'));
+  if (!Number.isFinite(fit.f)) throw new InputError('fit_failed', `Pareto/NBD: the likelihood could not be evaluated (${fit.convergence.message})`);
+  const [r, alpha, shape, beta] = fit.values as [number, number, number, number];
+  const params: ParetoNbdParams = { r, alpha, s: shape, beta };
   const logLikelihood = lik.eval(params.r, params.alpha, params.s, params.beta, null);
-  const convergence: Convergence = { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message };
+  const convergence = fit.convergence;
   let near: FitBoundary | null = null;
-  if (pen === 0 && (params.s > BOUNDARY_CHECK_CONCENTRATION || !res.converged)) {
+  if (pen === 0 && (params.s > BOUNDARY_CHECK_CONCENTRATION || !convergence.converged)) {
     const limit = fitLimit(lik, params, opts, progress('Pareto/NBD limit s, β → ∞'));
     const kind = limit ? boundaryKind(logLikelihood, limit.logLikelihood, W, params.s) : null;
     if (limit && kind === 'limit') return boundaryModel(lik, params, logLikelihood, limit, convergence);
     if (limit && kind === 'near') near = nearBoundary(params, logLikelihood, limit);
   }
-  const se = standardErrors((t, out) => {
-    objective(t, out);
-    for (let j = 0; j < 4; j++) out[j] = (out[j] as number) * W;
-  }, theta);
+  const se = fit.standardErrors();
   return paretoNbdModel(params, {
     logLikelihood,
     customers: W,
@@ -756,30 +733,18 @@ interface LimitFit {
 }
 
 /** Maximum likelihood of the limit s, β → ∞ over (ln r, ln α, ln μ), started from a full fit. */
-function fitLimit(lik: ParetoNbdLikelihood, start: ParetoNbdParams, opts: BtydFitOptions, onIteration: ((it: number, f: number, gn: number) => void) | undefined): LimitFit | null {
-  const W = lik.W;
-  const g = new Float64Array(3);
+function fitLimit(lik: ParetoNbdLikelihood, start: ParetoNbdParams, opts: BtydFitOptions, onIteration: IterationCallback | undefined): LimitFit | null {
   const theta0 = [Math.log(start.r), Math.log(start.alpha), Math.log(start.s / start.beta)];
-  const objective = (theta: Float64Array, grad: Float64Array | null): number => {
-    const v = [Math.exp(theta[0] as number), Math.exp(theta[1] as number), Math.exp(theta[2] as number)];
-    const ll = lik.evalLimit(v[0] as number, v[1] as number, v[2] as number, grad ? g : null);
-    if (grad) for (let j = 0; j < 3; j++) grad[j] = (-(g[j] as number) * (v[j] as number)) / W;
-    return -ll / W;
-  };
-  const res = minimize(objective, theta0, { seed: opts.seed ?? 0, maxIterations: opts.maxIterations ?? 200, gradTolerance: 1e-9, onIteration });
-  if (!Number.isFinite(res.f)) return null;
-  const t = res.x;
-  const params: ParetoNbdLimitParams = { r: Math.exp(t[0] as number), alpha: Math.exp(t[1] as number), mu: Math.exp(t[2] as number) };
-  const H = hessianFromGradient((th, out) => {
-    objective(th, out);
-    for (let j = 0; j < 3; j++) out[j] = (out[j] as number) * W;
-  }, t);
-  const se = standardErrorsFromHessian(H, 3);
+  const fit = fitLogScale((v, grad) => lik.evalLimit(v[0] as number, v[1] as number, v[2] as number, grad), theta0, lik.W, 0, opts, onIteration);
+  if (!Number.isFinite(fit.f)) return null;
+  const [r, alpha, mu] = fit.values as [number, number, number];
+  const params: ParetoNbdLimitParams = { r, alpha, mu };
+  const se = fit.standardErrors();
   return {
     params,
     logLikelihood: lik.evalLimit(params.r, params.alpha, params.mu, null),
-    standardErrors: se ? { r: (se[0] as number) * params.r, alpha: (se[1] as number) * params.alpha, mu: (se[2] as number) * params.mu } : null,
-    convergence: { converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradNorm: res.gradNorm, method: res.method, message: res.message },
+    standardErrors: se ? { r: se[0] as number, alpha: se[1] as number, mu: se[2] as number } : null,
+    convergence: fit.convergence,
   };
 }
 
