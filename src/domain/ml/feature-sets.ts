@@ -131,6 +131,15 @@ export function assembleFeatures(spec: FeatureSpec, raw: RawFeatures): Assembled
   return { numeric, categorical };
 }
 
+/** The given rows of assembled features, in that order (a population, a split, a sample). */
+export function selectRows(f: AssembledFeatures, rows: ArrayLike<number>): AssembledFeatures {
+  const numeric: Record<string, Float64Array> = {};
+  for (const [k, c] of Object.entries(f.numeric)) numeric[k] = Float64Array.from(rows, (i) => c[i] as number);
+  const categorical: Record<string, Array<string | null>> = {};
+  for (const [k, c] of Object.entries(f.categorical)) categorical[k] = Array.from(rows, (i) => c[i] ?? null);
+  return { numeric, categorical };
+}
+
 /** How assembled features become matrix columns: numeric names in order, and each category's levels. */
 export interface DesignSpec {
   numeric: string[];

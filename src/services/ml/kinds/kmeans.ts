@@ -13,6 +13,7 @@ import { fitPca, projectPca } from '../../../domain/ml/pca.js';
 import { applyPipeline, fitPipeline, parsePipelineSpec, type PipelineSpec, type RawColumns } from '../../../domain/ml/pipeline.js';
 import { matrix, takeRows, type Matrix } from '../../../domain/ml/types.js';
 import { fitKMeansParallel } from '../kmeans-parallel.js';
+import { selectRows } from '../../../domain/ml/feature-sets.js';
 import type { FitContext, FitOutput } from '../types.js';
 
 /** Rows used to choose k and for the plot: silhouettes are O(n²), and a plot of a million points is a blur. */
@@ -33,9 +34,8 @@ export async function fitKMeansModel(ctx: FitContext): Promise<FitOutput> {
   const snap = await ctx.snapshot(cfg.features, ctx.asOf, cfg.noProtected);
   const rows: number[] = [];
   for (let i = 0; i < snap.profileIds.length; i++) if (snap.seen[i] === 1) rows.push(i);
-  const raw: Record<string, Float64Array | Array<string | null>> = {};
-  for (const [k, col] of Object.entries(snap.numeric)) raw[k] = Float64Array.from(rows, (i) => col[i] as number);
-  for (const [k, col] of Object.entries(snap.categorical)) raw[k] = rows.map((i) => col[i] ?? null);
+  const sel = selectRows(snap, rows);
+  const raw: Record<string, Float64Array | Array<string | null>> = { ...sel.numeric, ...sel.categorical };
   const { spec, notes } = fitPipeline(raw as RawColumns);
   const { x, names } = applyPipeline(spec, raw as RawColumns);
 

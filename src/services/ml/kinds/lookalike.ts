@@ -7,6 +7,7 @@ import { InputError } from '../../../domain/errors.js';
 import type { LookalikeConfig } from '../../../domain/ml/configs.js';
 import { lookalike } from '../../../domain/ml/lookalike.js';
 import { applyPipeline, fitPipeline, type RawColumns } from '../../../domain/ml/pipeline.js';
+import { selectRows } from '../../../domain/ml/feature-sets.js';
 import type { FitContext, FitOutput } from '../types.js';
 import { learnerOf } from './learners.js';
 
@@ -21,9 +22,8 @@ export async function fitLookalike(ctx: FitContext): Promise<FitOutput> {
   const seedRows = ids.flatMap((p, r) => (seedMembers.has(p) ? [r] : []));
   if (seedRows.length < 5) throw new InputError('ml.data', `lookalike: segment '${cfg.seedSegment}' has ${seedRows.length} members with events; a seed needs at least 5`);
   if (ids.length - seedRows.length < cfg.size) throw new InputError('ml.config', `lookalike config.size ${cfg.size} is more than the ${ids.length - seedRows.length} profiles outside the seed`);
-  const raw: Record<string, Float64Array | Array<string | null>> = {};
-  for (const [k, col] of Object.entries(snap.numeric)) raw[k] = Float64Array.from(rows, (i) => col[i] as number);
-  for (const [k, col] of Object.entries(snap.categorical)) raw[k] = rows.map((i) => col[i] ?? null);
+  const sel = selectRows(snap, rows);
+  const raw: Record<string, Float64Array | Array<string | null>> = { ...sel.numeric, ...sel.categorical };
   const { spec } = fitPipeline(raw as RawColumns);
   const { x, names } = applyPipeline(spec, raw as RawColumns);
   ctx.progress({ phase: 'fit', done: 0, total: 1, detail: `seed ${seedRows.length} profiles of ${ids.length}` });

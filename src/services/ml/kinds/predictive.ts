@@ -9,7 +9,7 @@
  */
 import { InputError } from '../../../domain/errors.js';
 import type { ChurnConfig, PropensityConfig } from '../../../domain/ml/configs.js';
-import { designMatrix, fitDesign, type AssembledFeatures } from '../../../domain/ml/feature-sets.js';
+import { designMatrix, fitDesign, selectRows, type AssembledFeatures } from '../../../domain/ml/feature-sets.js';
 import { calibration, liftTable, logLoss, qualityGrade, rocAuc } from '../../../domain/ml/metrics.js';
 import { percentiles } from '../../../domain/ml/select.js';
 import { requireSufficient } from '../../../domain/ml/sufficiency.js';
@@ -29,11 +29,7 @@ interface Labelled {
 function subset(s: Snapshot, keep: (i: number) => boolean): { rows: number[]; features: AssembledFeatures; profileIds: string[] } {
   const rows: number[] = [];
   for (let i = 0; i < s.profileIds.length; i++) if (keep(i)) rows.push(i);
-  const numeric: Record<string, Float64Array> = {};
-  for (const [k, col] of Object.entries(s.numeric)) numeric[k] = Float64Array.from(rows, (i) => col[i] as number);
-  const categorical: Record<string, Array<string | null>> = {};
-  for (const [k, col] of Object.entries(s.categorical)) categorical[k] = rows.map((i) => col[i] ?? null);
-  return { rows, features: { numeric, categorical }, profileIds: rows.map((i) => s.profileIds[i] as string) };
+  return { rows, features: selectRows(s, rows), profileIds: rows.map((i) => s.profileIds[i] as string) };
 }
 
 /** Per profile, how many times it performed `event` in (from, to]. */

@@ -7,7 +7,7 @@
  */
 import { InputError } from '../../../domain/errors.js';
 import type { UpliftConfig } from '../../../domain/ml/configs.js';
-import { designMatrix, fitDesign, type AssembledFeatures } from '../../../domain/ml/feature-sets.js';
+import { designMatrix, fitDesign, selectRows } from '../../../domain/ml/feature-sets.js';
 import { percentiles } from '../../../domain/ml/select.js';
 import { stratifiedSplit } from '../../../domain/ml/split.js';
 import { fitUplift } from '../../../domain/ml/uplift.js';
@@ -19,14 +19,6 @@ import type { FitContext, FitOutput } from '../types.js';
 import { learnerOf } from './learners.js';
 
 const DAY = 86_400_000;
-
-function rowsOf(f: AssembledFeatures, idx: ArrayLike<number>): AssembledFeatures {
-  const numeric: Record<string, Float64Array> = {};
-  for (const [k, c] of Object.entries(f.numeric)) numeric[k] = Float64Array.from(idx, (i) => c[i] as number);
-  const categorical: Record<string, Array<string | null>> = {};
-  for (const [k, c] of Object.entries(f.categorical)) categorical[k] = Array.from(idx, (i) => c[i] ?? null);
-  return { numeric, categorical };
-}
 
 export async function fitUpliftModel(ctx: FitContext): Promise<FitOutput> {
   const cfg = ctx.config as UpliftConfig;
@@ -55,7 +47,7 @@ export async function fitUpliftModel(ctx: FitContext): Promise<FitOutput> {
   arms.control = t.length - arms.treated;
   if (arms.treated < 50 || arms.control < 50) throw new InputError('ml.data', `uplift needs at least 50 profiles per arm with events before the start; treated ${arms.treated}, control ${arms.control}`);
 
-  const features = rowsOf(snap, idx);
+  const features = selectRows(snap, idx);
   const design = fitDesign(features);
   const { x, names } = designMatrix(design, features);
   const learner = learnerOf(cfg.learner);
