@@ -38,7 +38,7 @@ export class Segmenta {
     this.profiles = new ProfileService(store);
     this.segments = new SegmentService(store, segmentsConfig);
     // Every durable commit re-evaluates the profiles it touched (all segments, one statement).
-    this.ingest.onCommitted((touched, merged) => this.segments.touch(touched, merged));
+    this.ingest.onCommitted((touched, merged, events) => this.segments.touch(touched, merged, events));
     this.webhooks = new WebhookService(store, webhooksConfig);
     this.behavioural = new BehaviouralService(store, this.segments);
     this.insights = new InsightsService(store, this.segments);

@@ -24,7 +24,7 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
   });
   app.get('/metrics', (c) => {
     c.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-    return c.body(prometheusText(sg.ingest.metrics, process.memoryUsage(), process.uptime()));
+    return c.body(prometheusText(sg.ingest.metrics, sg.segments.metrics, process.memoryUsage(), process.uptime()));
   });
   mountTracking(app, sg);
   mountAdmin(app, sg);

@@ -1,8 +1,10 @@
 /**
- * Prometheus text exposition of the process's counters (DESIGN.md §Monitoring): ingestion and memory.
+ * Prometheus text exposition of the process's counters (DESIGN.md §Monitoring): ingestion, segment
+ * computation and memory.
  * Instance-wide, with no workspace data in it, so it needs no token (scrape it from inside your network).
  */
 import type { IngestMetrics } from '../services/ingest.js';
+import type { SegmentService } from '../services/segments.js';
 
 interface Metric {
   name: string;
@@ -11,7 +13,7 @@ interface Metric {
   value: number;
 }
 
-export function prometheusText(ingest: IngestMetrics, memory: NodeJS.MemoryUsage, uptimeSeconds: number): string {
+export function prometheusText(ingest: IngestMetrics, segments: SegmentService['metrics'], memory: NodeJS.MemoryUsage, uptimeSeconds: number): string {
   const metrics: Metric[] = [
     { name: 'segmenta_ingest_accepted_messages_total', help: 'Messages accepted and durably committed.', type: 'counter', value: ingest.acceptedMessages },
     { name: 'segmenta_ingest_duplicate_messages_total', help: 'Messages dropped as duplicates of an earlier messageId.', type: 'counter', value: ingest.duplicateMessages },
@@ -21,6 +23,14 @@ export function prometheusText(ingest: IngestMetrics, memory: NodeJS.MemoryUsage
     { name: 'segmenta_ingest_backpressure_rejections_total', help: 'Requests answered 429 because the write queue was full.', type: 'counter', value: ingest.backpressureRejections },
     { name: 'segmenta_ingest_queued_messages', help: 'Messages waiting for a commit.', type: 'gauge', value: ingest.queuedMessages },
     { name: 'segmenta_ingest_last_commit_seconds', help: 'Duration of the last group commit.', type: 'gauge', value: ingest.lastCommitMs / 1000 },
+    { name: 'segmenta_segment_full_runs_total', help: 'Full recomputations of a workspace.', type: 'counter', value: segments.fullRuns },
+    { name: 'segmenta_segment_fast_runs_total', help: 'Incremental runs from the state rows (fast lane).', type: 'counter', value: segments.fastRuns },
+    { name: 'segmenta_segment_slow_runs_total', help: 'Incremental runs from the touched profiles\' history (slow lane).', type: 'counter', value: segments.slowRuns },
+    { name: 'segmenta_segment_run_failures_total', help: 'Segment computations that failed (recorded on their definitions).', type: 'counter', value: segments.failures },
+    { name: 'segmenta_segment_last_incremental_seconds', help: 'Duration of the last fast-lane run.', type: 'gauge', value: segments.lastIncrementalMs / 1000 },
+    { name: 'segmenta_segment_instant_entries_total', help: 'Entries proven by new events alone, written right after their commit.', type: 'counter', value: segments.instantEntered },
+    { name: 'segmenta_segment_instant_exits_total', help: 'Exits proven by new events alone, written right after their commit.', type: 'counter', value: segments.instantExited },
+    { name: 'segmenta_segment_instant_failures_total', help: 'Instant-lane writes that failed (the lanes decided instead).', type: 'counter', value: segments.instantFailures },
     { name: 'process_resident_memory_bytes', help: 'Resident memory of the process.', type: 'gauge', value: memory.rss },
     { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use.', type: 'gauge', value: memory.heapUsed },
     { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', value: uptimeSeconds },

@@ -94,6 +94,22 @@ export interface MembershipChange {
   version: number;
 }
 
+export interface InstantDecision {
+  profileId: string;
+  segmentKey: string;
+  version: number;
+  /** membershipStateColumn of the segment's version. */
+  stateColumn: string;
+  member: boolean;
+}
+
+export interface InstantOutcome {
+  entered: number;
+  exited: number;
+  /** Decisions not applied: the profile had no valid state row, or the state table lacks the column. */
+  skipped: number;
+}
+
 export interface SegmentStorage extends WebhookStorage {
   readonly dialect: 'duckdb' | 'clickhouse';
   insertDefinition(v: DefinitionVersion): Promise<void>;
@@ -105,6 +121,13 @@ export interface SegmentStorage extends WebhookStorage {
   stateInfo(workspaceId: string, profileIds: string[]): Promise<StateInfo | null>;
   /** Mark profiles' state invalid (their events were re-pointed by a merge): they take the slow lane until the next full run. */
   invalidateState(workspaceId: string, profileIds: string[]): Promise<void>;
+  /**
+   * Instant decisions (docs/segments.md, "Instant decisions"): a profile is now a member (or not) of a
+   * segment the state lanes keep, proven by its new events alone. Applied where the profile has a valid
+   * state row and the state table mirrors the segment; an entry or exit is written (memberships,
+   * history, the state row's membership column) only where the decision differs from the mirror.
+   */
+  applyInstant(workspaceId: string, decisions: InstantDecision[], now: number): Promise<InstantOutcome>;
   /** Run a compiled plan and read its rows (estimates and one-profile checks). */
   query(q: CompiledQuery): Promise<Array<Record<string, unknown>>>;
   /**

@@ -18,7 +18,8 @@ import {
   type IdentityConfig,
   type IdentityGraphView,
 } from '../domain/identity.js';
-import { normalizeMessage } from '../domain/normalize.js';
+import { normalizeMessage, type EventRow } from '../domain/normalize.js';
+import type { EvalEvent } from '../domain/segments/reference.js';
 import { applyEnvelope, parseMessage, type BatchEnvelope, type MessageType, type SegmentMessage } from '../domain/segment-message.js';
 import type { IngestCommit, PreparedEvent, StoragePort, TraitUpdate } from '../ports/storage.js';
 import { IdentityIndex } from './identity-index.js';
@@ -69,7 +70,20 @@ interface Accepted {
   messageId: string;
   timestamp: number;
   prepared: PreparedEvent;
+  /** The event as segment conditions read it (the instant lane decides on it after the commit). */
+  view: EvalEvent;
 }
+
+/** The stored event as the segment language reads it (same name, time, properties and context). */
+function evalView(row: EventRow): EvalEvent {
+  return {
+    type: row.type, messageId: row.messageId, event: row.event ?? undefined, name: row.name ?? undefined,
+    timestamp: row.timestamp, properties: row.properties, context: row.context,
+  };
+}
+
+/** New events of one commit, by workspace and profile. */
+export type CommittedEvents = Map<string, Map<string, EvalEvent[]>>;
 
 interface Pending {
   workspaceId: string;
@@ -198,7 +212,7 @@ export class IngestService {
     // Normalise and encode now, while an earlier commit may still be writing: the flush only binds profiles.
     const accepted: Accepted[] = valid.map(({ msg, messageId }) => {
       const row = normalizeMessage(msg, { workspaceId, profileId: '', messageId, receivedAt, source: opts.source });
-      return { msg, messageId, timestamp: row.timestamp, prepared: this.store.prepareEvent(row) };
+      return { msg, messageId, timestamp: row.timestamp, prepared: this.store.prepareEvent(row), view: evalView(row) };
     });
     for (const v of valid) this.dedup.add(workspaceId, v.messageId, receivedAt);
     this.queued += valid.length;
@@ -257,8 +271,9 @@ export class IngestService {
   private async flush(batch: Pending[], n: number): Promise<void> {
     const t0 = performance.now();
     let commit: IngestCommit;
+    let views: EvalEvent[];
     try {
-      commit = this.resolveBatch(batch);
+      ({ commit, views } = this.resolveBatch(batch));
       await this.store.commitIngest(commit);
     } catch (err) {
       this.metrics.commitFailures++;
@@ -295,22 +310,36 @@ export class IngestService {
       // Merged profiles: their events were re-pointed, so per-profile incremental state no longer holds.
       const merged = new Map<string, Set<string>>();
       for (const m of commit.merges) { add(m.workspaceId, m.from, merged); add(m.workspaceId, m.to, merged); }
-      for (const l of this.committedListeners) l(touched, merged);
+      const events: CommittedEvents = new Map();
+      commit.events.forEach((e, i) => {
+        const view = views[i];
+        if (!view) return;
+        let byProfile = events.get(e.workspaceId);
+        if (!byProfile) events.set(e.workspaceId, (byProfile = new Map()));
+        const list = byProfile.get(e.profileId);
+        if (list) list.push(view);
+        else byProfile.set(e.profileId, [view]);
+      });
+      for (const l of this.committedListeners) l(touched, merged, events);
     }
   }
 
-  private readonly committedListeners: Array<(touched: Map<string, Set<string>>, merged: Map<string, Set<string>>) => void> = [];
-  /** Called after every durable commit with the profiles it touched, per workspace (segment updates). */
-  onCommitted(listener: (touched: Map<string, Set<string>>, merged: Map<string, Set<string>>) => void): void {
+  private readonly committedListeners: Array<(touched: Map<string, Set<string>>, merged: Map<string, Set<string>>, events: CommittedEvents) => void> = [];
+  /**
+   * Called after every durable commit with the profiles it touched, per workspace, and the new events
+   * by profile (segment updates).
+   */
+  onCommitted(listener: (touched: Map<string, Set<string>>, merged: Map<string, Set<string>>, events: CommittedEvents) => void): void {
     this.committedListeners.push(listener);
   }
 
   /** Resolve identities in arrival order and build the rows of one commit (updates the in-memory graph). */
-  private resolveBatch(batch: Pending[]): IngestCommit {
+  private resolveBatch(batch: Pending[]): { commit: IngestCommit; views: EvalEvent[] } {
     const commit: IngestCommit = { events: [], profiles: [], identities: [], merges: [], traits: [], drops: [] };
+    const views: EvalEvent[] = [];
     for (const p of batch) {
       const view = this.index.view(p.workspaceId);
-      for (const { msg, messageId, timestamp, prepared } of p.messages) {
+      for (const { msg, messageId, timestamp, prepared, view: evalEvent } of p.messages) {
         const ids = aliasPreviousAsKnown(msg, extractIdentifiers(msg), view);
         const res = resolveIdentifiers(ids, view, this.rules);
         let profileId = res.profileId;
@@ -334,6 +363,7 @@ export class IngestService {
           commit.drops.push({ workspaceId: p.workspaceId, messageId, type: d.identifier.type, value: d.identifier.value, reason: d.reason, at: p.receivedAt });
         }
         commit.events.push({ workspaceId: p.workspaceId, profileId, prepared });
+        views.push(evalEvent);
         if (msg.type === 'identify' || msg.type === 'group') {
           const entityType = msg.type === 'identify' ? 'profile' : 'group';
           const entityId = msg.type === 'identify' ? profileId : msg.groupId ?? '';
@@ -341,7 +371,7 @@ export class IngestService {
         }
       }
     }
-    return commit;
+    return { commit, views };
   }
 }
 

@@ -13,9 +13,12 @@ import {
   classifyWorkspace, compileExplain, compileWorkspace, membershipStateColumn, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
 } from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
+import { instantDecidable, instantEventNames } from '../domain/segments/instant.js';
+import type { EvalEvent } from '../domain/segments/reference.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
 import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord, StateInfo, TypedColumnsProgress } from '../ports/segments.js';
 import type { StoragePort } from '../ports/storage.js';
+import { InstantLane, type InstantPlan } from './instant-lane.js';
 
 export interface SegmentView {
   key: string;
@@ -177,9 +180,51 @@ export class SegmentService {
   private readonly lastFull = new Map<string, { endedAt: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
   /** Latency of the last incremental runs (ms from commit to membership written), for metrics and benches. */
-  readonly metrics = { incrementalRuns: 0, fullRuns: 0, fastRuns: 0, slowRuns: 0, fastEventsRead: 0, lastIncrementalMs: 0, failures: 0 };
+  readonly metrics = {
+    incrementalRuns: 0, fullRuns: 0, fastRuns: 0, slowRuns: 0, fastEventsRead: 0, lastIncrementalMs: 0, failures: 0,
+    instantRuns: 0, instantDecisions: 0, instantEntered: 0, instantExited: 0, instantSkipped: 0, instantFailures: 0, lastInstantMs: 0,
+  };
+  /** Entries and exits proven by new events alone, written right after their commit (instant-lane.ts). */
+  private readonly instant: InstantLane;
+  /** Bumped whenever a definition is saved: the instant plans of workspaces are cached until then. */
+  private definitionsChanged = 0;
+  private readonly instantPlans = new Map<string, { at: number; plan: InstantPlan }>();
 
-  constructor(private readonly store: StoragePort, readonly config: SegmentsConfig = DEFAULT_SEGMENTS_CONFIG, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly store: StoragePort, readonly config: SegmentsConfig = DEFAULT_SEGMENTS_CONFIG, private readonly clock: () => number = Date.now) {
+    this.instant = new InstantLane(store, clock, {
+      plan: (ws) => this.instantPlan(ws),
+      ready: (ws) => this.stateReady.has(ws),
+      invalid: (ws) => this.pendingInvalid.get(ws),
+      changed: (ws) => { for (const l of this.changeListeners) l(ws); },
+    }, this.metrics);
+  }
+
+  /**
+   * The segments of a workspace that new events can settle on their own and that the state keeps (their
+   * memberships are mirrored in the state rows, which the instant lane reads and writes).
+   */
+  private async instantPlan(ws: string): Promise<InstantPlan> {
+    const cached = this.instantPlans.get(ws);
+    if (cached && cached.at === this.definitionsChanged) return cached.plan;
+    const at = this.definitionsChanged;
+    const { segments, computed } = await this.definitionsOf(ws);
+    const cls = classifyWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: this.clock(), segments, computed });
+    const all = new Map(segments.map((s) => [s.key, s.condition]));
+    const plan: InstantPlan = {
+      all,
+      segments: segments.filter((s) => cls.segments.get(s.key) && instantDecidable(s.condition, all)).map((s) => {
+        const names = instantEventNames(s.condition, all);
+        return { key: s.key, version: s.version, condition: s.condition, stateColumn: membershipStateColumn(s.key, s.version), names: names.has('*') ? null : names };
+      }),
+    };
+    this.instantPlans.set(ws, { at, plan });
+    return plan;
+  }
+
+  private async saveDefinition(v: DefinitionVersion): Promise<void> {
+    await this.store.segments.insertDefinition(v);
+    this.definitionsChanged++;
+  }
 
   // ---- definitions -------------------------------------------------------------------------------
 
@@ -222,7 +267,7 @@ export class SegmentService {
     if (!SEGMENT_KEY.test(input.key)) throw new InputError('segment.key', `segment key '${input.key}' must be lower-case letters, digits and _, starting with a letter (at most 63)`);
     const { condition, diagnostics } = await this.check(ws, input.condition, input.key);
     if (!condition) fail(diagnostics);
-    await this.store.segments.insertDefinition({
+    await this.saveDefinition({
       workspaceId: ws, kind: 'segment', key: input.key, version: 1, name: input.name ?? input.key, description: input.description ?? null,
       definition: JSON.stringify(condition), status: 'active', createdAt: this.clock(),
     });
@@ -255,7 +300,7 @@ export class SegmentService {
       if (!condition) fail(diagnostics);
       definition = JSON.stringify(condition);
     }
-    await this.store.segments.insertDefinition({
+    await this.saveDefinition({
       ...last, version: last.version + 1, name: input.name ?? last.name, description: input.description ?? last.description,
       definition, status: 'active', createdAt: this.clock(),
     });
@@ -269,7 +314,7 @@ export class SegmentService {
     if (!last) throw new InputError('not_found', `no segment '${key}'`);
     const users = (await this.current(ws, 'segment')).filter((s) => s.status === 'active' && s.key !== key && s.definition.includes(`"segment":${JSON.stringify(key)}`));
     if (users.length) throw new InputError('segment.in_use', `segment '${key}' is used by ${users.map((u) => `'${u.key}'`).join(', ')}; change those first`);
-    await this.store.segments.insertDefinition({ ...last, version: last.version + 1, status: 'archived', createdAt: this.clock() });
+    await this.saveDefinition({ ...last, version: last.version + 1, status: 'archived', createdAt: this.clock() });
     await this.computeNow(ws);
     return this.get(ws, key);
   }
@@ -322,7 +367,7 @@ export class SegmentService {
     }
     const existing = (await this.versions(ws, 'computed_trait')).get(def.key);
     const last = existing?.[existing.length - 1];
-    await this.store.segments.insertDefinition({
+    await this.saveDefinition({
       workspaceId: ws, kind: 'computed_trait', key: def.key, version: (last?.version ?? 0) + 1, name: def.key, description: null,
       definition: JSON.stringify(def), status: 'active', createdAt: this.clock(),
     });
@@ -494,9 +539,21 @@ export class SegmentService {
     return this.typedWork;
   }
 
-  /** Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. */
-  touch(touched: Map<string, Set<string>>, merged?: Map<string, Set<string>>): void {
+  /**
+   * Queue profiles touched by an ingest commit; recomputed as soon as the previous run is done. `events`
+   * (the commit's new events by workspace and profile) go to the instant lane first.
+   */
+  touch(touched: Map<string, Set<string>>, merged?: Map<string, Set<string>>, events?: ReadonlyMap<string, ReadonlyMap<string, EvalEvent[]>>): void {
     for (const [ws, pids] of merged ?? []) addAll(this.pendingInvalid, ws, pids);
+    if (events) {
+      // merged profiles' events were re-pointed: their state is about to be invalid
+      const fresh = new Map<string, Map<string, EvalEvent[]>>();
+      for (const [ws, byProfile] of events) {
+        const m = merged?.get(ws);
+        fresh.set(ws, new Map([...byProfile].filter(([pid]) => !m?.has(pid))));
+      }
+      this.instant.offer(fresh);
+    }
     for (const [ws, pids] of touched) {
       addAll(this.pendingProfiles, ws, pids);
       void this.drainWorkspace(ws).catch(() => undefined);
@@ -629,6 +686,7 @@ export class SegmentService {
 
   /** Wait until queued recomputations are done (tests, shutdown). */
   async idle(): Promise<void> {
+    await this.instant.idle();
     while (this.running.size > 0 || this.runningSlow.size > 0) await Promise.allSettled([...this.running.values(), ...this.runningSlow.values()]);
   }
 

@@ -93,6 +93,8 @@ test('/metrics speaks the Prometheus text format and counts ingestion', async ()
     assert.match(text, /^segmenta_ingest_duplicate_messages_total 1$/m);
     assert.match(text, /^segmenta_ingest_rejected_messages_total 1$/m);
     assert.match(text, /^process_resident_memory_bytes \d+$/m);
+    assert.match(text, /^# TYPE segmenta_segment_instant_entries_total counter$/m);
+    assert.match(text, /^segmenta_segment_fast_runs_total \d+$/m);
   } finally {
     await t.close();
   }

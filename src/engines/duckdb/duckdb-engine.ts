@@ -103,12 +103,13 @@ export class DuckDBEngine implements StoragePort {
     private readonly stagingDir: string,
     private readonly segmentWriter: DuckDBConnection,
     private readonly slowWriter: DuckDBConnection,
+    private readonly fastWriter: DuckDBConnection,
   ) {
     // Segment evaluation writes other tables than ingest (memberships, history, computed values) on its
     // own connection and lock, so a long evaluation never holds up ingest commits (DuckDB runs the two
     // transactions concurrently; they touch disjoint tables, so they cannot conflict).
     this.typed = new TypedColumns(writer, this.writeLock, new Serial());
-    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new Serial(), slowWriter, new Serial(), this.typed);
+    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new Serial(), slowWriter, new Serial(), this.typed, fastWriter);
   }
 
   static async open(opts: DuckDBEngineOptions): Promise<DuckDBEngine> {
@@ -143,7 +144,8 @@ export class DuckDBEngine implements StoragePort {
     const reader = await instance.connect();
     const segmentWriter = await instance.connect();
     const slowWriter = await instance.connect();
-    const engine = new DuckDBEngine(instance, writer, reader, stagingDir, segmentWriter, slowWriter);
+    const fastWriter = await instance.connect();
+    const engine = new DuckDBEngine(instance, writer, reader, stagingDir, segmentWriter, slowWriter, fastWriter);
     return engine;
   }
 
@@ -187,6 +189,7 @@ export class DuckDBEngine implements StoragePort {
       this.reader.closeSync();
       this.segmentWriter.closeSync();
       this.slowWriter.closeSync();
+      this.fastWriter.closeSync();
       this.instance.closeSync();
     });
     await rm(this.stagingDir, { recursive: true, force: true });

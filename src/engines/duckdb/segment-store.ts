@@ -9,12 +9,12 @@ import { listValue } from '@duckdb/node-api';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
 import type { CompiledQuery, PropertyPath, StateColumn } from '../../domain/segments/compile.js';
 import type {
-  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, MembershipChange, RunRecord, SegmentStorage, StateInfo, TypedColumnsOptions,
-  WebhookRecord,
+  DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, InstantDecision, InstantOutcome, MembershipChange, RunRecord, SegmentStorage,
+  StateInfo, TypedColumnsOptions, WebhookRecord,
 } from '../../ports/segments.js';
 import type { TypedColumns } from './typed-columns.js';
 import { toDuckParams } from './params.js';
-import { inTransaction, type Serial } from './serial.js';
+import { inTransaction, Serial } from './serial.js';
 
 type Row = Record<string, unknown>;
 const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
@@ -24,14 +24,19 @@ const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(
 export class DuckDBSegmentStore implements SegmentStorage {
   readonly dialect = 'duckdb';
   /**
-   * `writer` / `lock`: the fast lane (state-based incremental runs) and everything else that writes;
+   * `lock` serialises every write of memberships, history and state rows of the segments the state keeps:
+   * instant decisions and everything else that writes use `writer` under it; a fast run plans on
+   * `fastWriter` (one at a time: `fastLock`) outside the lock and takes it for its apply only.
    * `slowWriter` / `slowLock`: history-based incremental runs of the definitions state cannot keep,
    * concurrent with the fast lane (disjoint segments, so disjoint rows). Full runs hold both locks.
    */
+  private readonly fastLock = new Serial();
+
   constructor(
     private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: Serial,
     private readonly slowWriter: DuckDBConnection, private readonly slowLock: Serial,
     private readonly typed: TypedColumns,
+    private readonly fastWriter: DuckDBConnection,
   ) {}
 
   typedColumns(): ReadonlySet<string> {
@@ -157,7 +162,20 @@ export class DuckDBSegmentStore implements SegmentStorage {
 
   async evaluate(q: CompiledQuery, t: EvaluationTarget): Promise<EvaluationOutcome> {
     const lane = t.lane ?? 'full';
-    if (lane === 'fast') return this.lock.run(() => this.evaluateOn(this.writer, q, t));
+    if (lane === 'fast') {
+      // The plan (the costly part) as a snapshot up to a seq, outside the lock, so that instant decisions
+      // wait at most for an apply; profiles with events after the snapshot are left to the next run
+      // (those events touched them again).
+      return this.fastLock.run(async () => {
+        const w = this.fastWriter;
+        const seq = await inTransaction(w, async () => {
+          const s = await this.lastSeq(t.workspaceId, w);
+          await this.materialize(w, q);
+          return s;
+        });
+        return this.lock.run(() => this.evaluateOn(w, q, t, seq));
+      });
+    }
     if (lane === 'slow') return this.slowLock.run(() => this.evaluateOn(this.slowWriter, q, t));
     if (t.state?.mode !== 'build') return this.slowLock.run(() => this.lock.run(() => this.evaluateOn(this.writer, q, t)));
     // A full run: the long part (the plan over every event) on the slow lane's connection, committed
@@ -173,6 +191,58 @@ export class DuckDBSegmentStore implements SegmentStorage {
       });
       return this.lock.run(() => this.evaluateOn(w, q, t, builtSeq));
     });
+  }
+
+  /** The newest event seq (read past the state's build seq, so that only the newest row groups are scanned). */
+  private async lastSeq(workspaceId: string, w: DuckDBConnection): Promise<number> {
+    const built = num((await this.all('SELECT coalesce(max(built_seq), 0) AS s FROM segment_state_meta WHERE workspace_id = $1', [workspaceId], w))[0]?.['s']);
+    return num((await this.all('SELECT coalesce(max(seq), $1) AS s FROM events WHERE seq > $1', [BigInt(built)], w))[0]?.['s']);
+  }
+
+  async applyInstant(workspaceId: string, decisions: InstantDecision[], now: number): Promise<InstantOutcome> {
+    if (decisions.length === 0) return { entered: 0, exited: 0, skipped: 0 };
+    return this.lock.run(() => inTransaction(this.writer, async () => {
+      const w = this.writer;
+      const table = this.stateTable(workspaceId);
+      const have = await this.columnsOf(table, w);
+      const usable = decisions.filter((d) => have.has(d.stateColumn));
+      let skipped = decisions.length - usable.length;
+      if (usable.length === 0) return { entered: 0, exited: 0, skipped };
+      const cols = [...new Set(usable.map((d) => d.stateColumn))];
+      const rows = await this.all(`SELECT pid, hwm, ${cols.map((c) => quoteIdent(c)).join(', ')} FROM ${quoteIdent(table)} WHERE pid IN (SELECT unnest($1))`,
+        [listValue([...new Set(usable.map((d) => d.profileId))])], w);
+      const byPid = new Map(rows.map((r) => [String(r['pid']), r]));
+      const moves: InstantDecision[] = [];
+      for (const d of usable) {
+        const r = byPid.get(d.profileId);
+        // no row (a new profile) or an invalid one (merged, future events): the lanes decide from history
+        if (!r || num(r['hwm']) < 0) { skipped++; continue; }
+        if ((r[d.stateColumn] === true) !== d.member) moves.push(d);
+      }
+      if (moves.length === 0) return { entered: 0, exited: 0, skipped };
+      const list = <T extends string | number>(f: (d: InstantDecision) => T, of = moves) => listValue(of.map(f));
+      for (const col of new Set(moves.map((d) => d.stateColumn))) {
+        for (const member of [true, false]) {
+          const pids = moves.filter((d) => d.stateColumn === col && d.member === member).map((d) => d.profileId);
+          if (pids.length) await w.run(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(col)} = $1 WHERE pid IN (SELECT unnest($2))`, [member, listValue(pids)]);
+        }
+      }
+      const exits = moves.filter((d) => !d.member);
+      const entries = moves.filter((d) => d.member);
+      if (exits.length) {
+        await w.run(`DELETE FROM memberships m WHERE m.workspace_id = $1 AND m.profile_id IN (SELECT unnest($2))
+          AND EXISTS (SELECT 1 FROM (SELECT unnest($3) AS k, unnest($2) AS p) x WHERE x.k = m.segment_key AND x.p = m.profile_id)`,
+        [workspaceId, list((d) => d.profileId, exits), list((d) => d.segmentKey, exits)]);
+      }
+      if (entries.length) {
+        await w.run(`INSERT INTO memberships SELECT $1, unnest($2), unnest($3), ${TS('$4')}, unnest($5)`,
+          [workspaceId, list((d) => d.segmentKey, entries), list((d) => d.profileId, entries), ts(now), list((d) => d.version, entries)]);
+      }
+      await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
+        SELECT $1, k, p, c, ${TS('$2')}, v FROM (SELECT unnest($3) AS k, unnest($4) AS p, unnest($5) AS c, unnest($6) AS v) ORDER BY c DESC, k, p`,
+      [workspaceId, ts(now), list((d) => d.segmentKey), list((d) => d.profileId), list((d) => (d.member ? 'entered' : 'exited')), list((d) => d.version)]);
+      return { entered: entries.length, exited: exits.length, skipped };
+    }));
   }
 
   private async materialize(w: DuckDBConnection, q: CompiledQuery): Promise<void> {

@@ -1,0 +1,109 @@
+/**
+ * The instant lane on DuckDB (src/services/instant-lane.ts): entries and exits proven by new events
+ * are written right after their commit, before the state lanes run; and whatever the interleaving of
+ * commits, instant writes and fast runs (whose plans now run outside the write lock), the memberships
+ * end up what a full recomputation gives, with a history that alternates entered / exited.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Segmenta } from '../../src/app/segmenta.js';
+import type { CompiledQuery } from '../../src/domain/segments/compile.js';
+import { mulberry32 } from '../../src/domain/random.js';
+import type { EvaluationTarget } from '../../src/ports/segments.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SEED = Number(process.env['SEGMENTA_SEED'] ?? 7);
+
+const track = (userId: string, event: string, i: number | string) => ({ type: 'track', userId, event, messageId: `${userId}-${event}-${i}`, properties: { revenue: 10 } });
+
+async function shop(sg: Segmenta): Promise<string> {
+  const { workspace: ws } = await sg.workspaces.create('t');
+  await sg.ingest.submit(ws, ['a', 'b', 'c'].map((u) => track(u, 'Product Viewed', 0)), { source: 'api', mode: 'atomic' });
+  await sg.segments.create(ws, { key: 'pinged', condition: { type: 'event', event: 'Bench Ping' } });
+  await sg.segments.create(ws, { key: 'never_ordered', condition: { type: 'not', condition: { type: 'event', event: 'Order Completed' } } });
+  await sg.segments.create(ws, { key: 'few_views', condition: { type: 'event', event: 'Product Viewed', count: { op: 'at_most', value: 2 } } });
+  await sg.segments.create(ws, { key: 'half_pinged', condition: { type: 'and', conditions: [{ type: 'bucket', salt: 's', from: 0, to: 50 }, { type: 'segment', segment: 'pinged' }] } });
+  // a rolling window: the state does not keep it, so the instant lane leaves it to the slow lane
+  await sg.segments.create(ws, { key: 'recent_ping', condition: { type: 'event', event: 'Bench Ping', window: { type: 'last', amount: 30, unit: 'days' } } });
+  await sg.segments.idle();
+  return ws;
+}
+
+test('new events that prove an entry or an exit are written before the state lanes run', { timeout: 60_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  try {
+    const ws = await shop(sg);
+    // hold every fast run back for a second: what appears meanwhile is the instant lane's
+    const store = sg.store.segments;
+    const evaluate = store.evaluate.bind(store);
+    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+      if (t.lane === 'fast') await sleep(1000);
+      return evaluate(q, t);
+    };
+    const cursor = await store.lastChangeSeq(ws);
+    const fastBefore = sg.segments.metrics.fastRuns;
+    await sg.ingest.submit(ws, [track('a', 'Bench Ping', 1), track('b', 'Order Completed', 1), track('c', 'Product Viewed', 1), track('c', 'Product Viewed', 2), track('c', 'Product Viewed', 3)], { source: 'api', mode: 'atomic' });
+    const deadline = performance.now() + 900;
+    let changes = await store.changesSince(ws, cursor, 100);
+    while (changes.length < 3 && performance.now() < deadline) {
+      await sleep(10);
+      changes = await store.changesSince(ws, cursor, 100);
+    }
+    assert.equal(sg.segments.metrics.fastRuns, fastBefore, 'no fast run has finished yet');
+    const seen = changes.map((c) => `${c.segmentKey} ${c.change}`).sort();
+    // a enters pinged (and half_pinged only if its bucket says so), b leaves never_ordered, c leaves
+    // few_views (three new views prove "at most 2" false; two would not: the older view is not known)
+    for (const want of ['few_views exited', 'never_ordered exited', 'pinged entered']) assert.ok(seen.includes(want), `instant change '${want}' in ${JSON.stringify(seen)}`);
+    assert.ok(!seen.some((x) => x.startsWith('recent_ping')), 'a rolling-window segment waits for its lane');
+    assert.ok(sg.segments.metrics.instantEntered >= 1 && sg.segments.metrics.instantExited === 2, `instant metrics ${JSON.stringify(sg.segments.metrics)}`);
+
+    await sg.segments.idle();
+    const all = await store.changesSince(ws, cursor, 100);
+    const pinged = all.filter((c) => c.segmentKey === 'pinged');
+    assert.equal(pinged.length, 1, `one entry for a, not a second one from the fast run: ${JSON.stringify(pinged)}`);
+    assert.ok(all.some((c) => c.segmentKey === 'recent_ping' && c.change === 'entered'), 'the slow lane entered a in recent_ping');
+    const full = await sg.segments.compute(ws);
+    assert.deepEqual(full.segments.filter((s) => s.entered || s.exited), [], 'a full recomputation finds nothing to change');
+  } finally {
+    await sg.close();
+  }
+});
+
+test(`under interleaved commits, instant writes and fast runs, memberships end as a full run has them (seed ${SEED})`, { timeout: 120_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  try {
+    const ws = await shop(sg);
+    const rand = mulberry32(SEED);
+    const store = sg.store.segments;
+    const evaluate = store.evaluate.bind(store);
+    // fast runs of random length, so that commits land between their plans and their applies
+    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+      if (t.lane === 'fast') await sleep(Math.floor(rand() * 60));
+      return evaluate(q, t);
+    };
+    const cursor = await store.lastChangeSeq(ws);
+    const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    const kinds = ['Bench Ping', 'Order Completed', 'Product Viewed', 'Product Viewed'];
+    let n = 0;
+    for (let batch = 0; batch < 40; batch++) {
+      const msgs = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => track(users[Math.floor(rand() * users.length)] as string, kinds[Math.floor(rand() * kinds.length)] as string, ++n));
+      void sg.ingest.submit(ws, msgs, { source: 'api', mode: 'atomic' });
+      await sleep(Math.floor(rand() * 25));
+    }
+    await sg.ingest.drain();
+    await sg.segments.idle();
+    assert.ok(sg.segments.metrics.instantDecisions > 20, `the instant lane took part: ${JSON.stringify(sg.segments.metrics)}`);
+
+    const full = await sg.segments.compute(ws);
+    assert.deepEqual(full.segments.filter((s) => s.entered || s.exited), [], 'a full recomputation finds nothing to change');
+    // per segment and profile, the history alternates entered / exited (no change recorded twice)
+    const last = new Map<string, string>();
+    for (const c of await store.changesSince(ws, cursor, 10_000)) {
+      const k = `${c.segmentKey} ${c.profileId}`;
+      assert.notEqual(last.get(k), c.change, `${k} ${c.change} twice in a row`);
+      last.set(k, c.change);
+    }
+  } finally {
+    await sg.close();
+  }
+});
