@@ -8,6 +8,7 @@
  *  (c) size-estimate and explain latency.
  *
  *   npm run bench -- segments [--profiles N] [--events N] [--rate N] [--seconds N] [--dir D] [--latency-only] [--slow-interval MS] [--slow-pause-ratio R]
+ *     [--fast-pause-ratio R] [--fast-batch-max N]
  *   (--dir keeps the generated database in D and reuses it on the next run of the same size)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { Segmenta } from '../src/app/segmenta.js';
 import type { ComputedTraitDefinition, Condition } from '../src/domain/segments/ast.js';
 import { propertyColumn } from '../src/domain/segments/compile.js';
 
-export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number }
+export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number; fastPauseRatio?: number; fastBatchMax?: number }
 
 const D = 86_400_000;
 /** The generated shop's clock (its events span the two years before). */
@@ -140,7 +141,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
 
     // Define everything first, compute once afterwards (creation computes; keep that out of the timing).
     let clock = NOW;
-    sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000, slowIntervalMs: opts.slowIntervalMs ?? 0, ...(opts.slowPauseRatio !== undefined ? { slowPauseRatio: opts.slowPauseRatio } : {}) } });
+    sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000, slowIntervalMs: opts.slowIntervalMs ?? 0, ...(opts.slowPauseRatio !== undefined ? { slowPauseRatio: opts.slowPauseRatio } : {}), ...(opts.fastPauseRatio !== undefined ? { fastPauseRatio: opts.fastPauseRatio } : {}), ...(opts.fastBatchMax !== undefined ? { fastBatchMax: opts.fastBatchMax } : {}) } });
     if (!existing) for (const c of COMPUTED) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'computed_trait', key: c.key, version: 1, name: c.key, description: null, definition: JSON.stringify(c), status: 'active', createdAt: clock });
     const segs = fiftySegments();
     if (!existing) for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });
@@ -200,6 +201,8 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     await sg.ingest.ensureStarted();
     // (b) latency: steady ingest of ordinary events plus pings; a ping makes its profile enter 'ping'
     const latencies: number[] = [];
+    /** submit → durable commit of each batch: the part of the latency that is ingestion's. */
+    const acks: number[] = [];
     const sentAt = new Map<string, number>();
     let cursor = await sg.store.segments.lastChangeSeq(ws.workspace);
     // One poll at a time (a slow change-feed read must not pile up overlapping reads: it did, and ran
@@ -235,7 +238,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     let firstRejection: string | undefined;
     const runId = Date.now().toString(36); // message ids unique per run: a reused database must not dedupe them
     const t0 = performance.now();
-    const dbg = process.env['SEGBENCH_DEBUG'] ? setInterval(() => console.error(JSON.stringify({ t: Math.round(performance.now() - t0), heapMb: Math.round(process.memoryUsage().heapUsed / 1e6), cursor, sent, timed: latencies.length, waiting: sentAt.size, runs: sg.segments.metrics.incrementalRuns })), 250) : undefined;
+    const dbg = process.env['SEGBENCH_DEBUG'] ? setInterval(() => console.error(JSON.stringify({ t: Math.round(performance.now() - t0), heapMb: Math.round(process.memoryUsage().heapUsed / 1e6), cursor, sent, timed: latencies.length, waiting: sentAt.size, runs: sg.segments.metrics.incrementalRuns, instant: sg.segments.metrics.instantRuns, lastInstantMs: Math.round(sg.segments.metrics.lastInstantMs), lastCommitMs: Math.round(sg.ingest.metrics.lastCommitMs), queued: sg.ingest.metrics.queuedMessages })), 250) : undefined;
     while (performance.now() - t0 < seconds * 1000) {
       const batch = [];
       for (let i = 0; i < perTick; i++) {
@@ -249,7 +252,9 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       const sendT = performance.now();
       // the generated customer uNNN is profile pNNNNNNNN: known before the submit, no lookup racing the entry
       for (const m of batch) if (m.event === 'Bench Ping') sentAt.set(`p${m.userId.slice(1).padStart(8, '0')}`, sendT);
-      void sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' }).catch((err: unknown) => { rejected += batch.length; firstRejection ??= err instanceof Error ? err.message : String(err); });
+      void sg.ingest.submit(ws.workspace, batch, { source: 'api', mode: 'atomic' })
+        .then(() => { acks.push(performance.now() - sendT); })
+        .catch((err: unknown) => { rejected += batch.length; firstRejection ??= err instanceof Error ? err.message : String(err); });
       sent += batch.length;
       const due = t0 + (sent / rate) * 1000;
       const wait = due - performance.now();
@@ -273,6 +278,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     const pingCheck = { events: Number(pingRows[0]?.['events'] ?? 0), entered: Number(pingRows[0]?.['history'] ?? 0), rejectedEvents: rejected, firstRejection };
     const runs = { ...sg.segments.metrics, lastErrors: (await sg.segments.list(ws.workspace)).filter((x) => x.error).map((x) => `${x.key}: ${x.error}`).slice(0, 3) };
     latencies.sort((a, b) => a - b);
+    acks.sort((a, b) => a - b);
     clock = Date.now();
     await sg.close();
     return {
@@ -282,7 +288,8 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       handWrittenMs: handMs, ratioToHeaviestHandWritten: Math.min(sharedMs, sharedAgainMs) / heaviest,
       estimate: { sampleMs: estimateSampleMs, sample: sampled.sample, exactMs: estimateExactMs, exact: exact.exactResult?.size }, explainMs,
       segmentRuns: runs,
-      latency: { targetRate: rate, achievedRate: achieved, settleSeconds, pingsSent: pingNo - pingStart, ...pingCheck, pingsTimed: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN },
+      latency: { targetRate: rate, achievedRate: achieved, settleSeconds, pingsSent: pingNo - pingStart, ...pingCheck, pingsTimed: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN,
+        commitAck: { p50Ms: pct(acks, 50), p99Ms: pct(acks, 99), maxMs: acks[acks.length - 1] ?? NaN } },
     };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

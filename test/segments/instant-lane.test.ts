@@ -70,7 +70,8 @@ test('new events that prove an entry or an exit are written before the state lan
 });
 
 test(`under interleaved commits, instant writes and fast runs, memberships end as a full run has them (seed ${SEED})`, { timeout: 120_000 }, async () => {
-  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  // fast runs of at most 3 profiles: the waiting ones go in later runs, the oldest first
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { fastBatchMax: 3 } });
   try {
     const ws = await shop(sg);
     const rand = mulberry32(SEED);
@@ -103,6 +104,23 @@ test(`under interleaved commits, instant writes and fast runs, memberships end a
       assert.notEqual(last.get(k), c.change, `${k} ${c.change} twice in a row`);
       last.set(k, c.change);
     }
+  } finally {
+    await sg.close();
+  }
+});
+
+test('a fast run takes at most fastBatchMax profiles; the others wait for the next runs', { timeout: 60_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { fastBatchMax: 2 } });
+  try {
+    const ws = await shop(sg);
+    const before = sg.segments.metrics.fastRuns;
+    await sg.ingest.submit(ws, ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((u) => track(u, 'Order Completed', 'x')), { source: 'api', mode: 'atomic' });
+    await sg.ingest.drain();
+    await sg.segments.idle();
+    // a, b and c have state rows; d … g are new profiles (no row yet), which the fast lane evaluates too
+    assert.equal(sg.segments.metrics.fastRuns - before, 4, 'seven profiles in runs of 2, 2, 2 and 1');
+    const full = await sg.segments.compute(ws);
+    assert.deepEqual(full.segments.filter((s) => s.entered || s.exited), [], 'every one of them was evaluated');
   } finally {
     await sg.close();
   }
