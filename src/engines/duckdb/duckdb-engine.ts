@@ -3,7 +3,7 @@
  * connection, serialised, with the appender inside a transaction (a group commit is one transaction,
  * durable in DuckDB's WAL when COMMIT returns); reads use a second connection and see committed data.
  */
-import { Serial, inTransaction } from './serial.js';
+import { PrioritySerial, Serial, inTransaction } from './serial.js';
 import { DuckDBSegmentStore } from './segment-store.js';
 import type { SegmentStorage } from '../../ports/segments.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -109,7 +109,7 @@ export class DuckDBEngine implements StoragePort {
     // own connection and lock, so a long evaluation never holds up ingest commits (DuckDB runs the two
     // transactions concurrently; they touch disjoint tables, so they cannot conflict).
     this.typed = new TypedColumns(writer, this.writeLock, new Serial());
-    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new Serial(), slowWriter, new Serial(), this.typed, fastWriter);
+    this.segments = new DuckDBSegmentStore(segmentWriter, reader, new PrioritySerial(), slowWriter, new Serial(), this.typed, fastWriter);
   }
 
   static async open(opts: DuckDBEngineOptions): Promise<DuckDBEngine> {

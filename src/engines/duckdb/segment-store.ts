@@ -14,7 +14,7 @@ import type {
 } from '../../ports/segments.js';
 import type { TypedColumns } from './typed-columns.js';
 import { toDuckParams } from './params.js';
-import { inTransaction, Serial } from './serial.js';
+import { inTransaction, Serial, type PrioritySerial } from './serial.js';
 
 type Row = Record<string, unknown>;
 const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
@@ -33,7 +33,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
   private readonly fastLock = new Serial();
 
   constructor(
-    private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: Serial,
+    private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: PrioritySerial,
     private readonly slowWriter: DuckDBConnection, private readonly slowLock: Serial,
     private readonly typed: TypedColumns,
     private readonly fastWriter: DuckDBConnection,
@@ -242,7 +242,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
         SELECT $1, k, p, c, ${TS('$2')}, v FROM (SELECT unnest($3) AS k, unnest($4) AS p, unnest($5) AS c, unnest($6) AS v) ORDER BY c DESC, k, p`,
       [workspaceId, ts(now), list((d) => d.segmentKey), list((d) => d.profileId), list((d) => (d.member ? 'entered' : 'exited')), list((d) => d.version)]);
       return { entered: entries.length, exited: exits.length, skipped };
-    }));
+    }), true);
   }
 
   private async materialize(w: DuckDBConnection, q: CompiledQuery): Promise<void> {
