@@ -8,7 +8,7 @@
  *  (c) size-estimate and explain latency.
  *
  *   npm run bench -- segments [--profiles N] [--events N] [--rate N] [--seconds N] [--dir D] [--latency-only] [--slow-interval MS] [--slow-pause-ratio R]
- *     [--fast-pause-ratio R] [--fast-batch-max N] [--threads N]
+ *     [--fast-pause-ratio R] [--fast-batch-max N] [--threads N] [--memory-limit 8GB]
  *   (--dir keeps the generated database in D and reuses it on the next run of the same size)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { Segmenta } from '../src/app/segmenta.js';
 import type { ComputedTraitDefinition, Condition } from '../src/domain/segments/ast.js';
 import { propertyColumn } from '../src/domain/segments/compile.js';
 
-export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number; fastPauseRatio?: number; fastBatchMax?: number; threads?: number }
+export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number; fastPauseRatio?: number; fastBatchMax?: number; threads?: number; memoryLimit?: string | undefined }
 
 const D = 86_400_000;
 /** The generated shop's clock (its events span the two years before). */
@@ -129,7 +129,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
   const keep = opts.dir !== undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmenta-segbench-'));
   try {
-    let sg = await Segmenta.open({ dataDir: dir, ...(opts.threads ? { threads: opts.threads } : {}), segments: { refreshMs: 3_600_000 } });
+    let sg = await Segmenta.open({ dataDir: dir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}), segments: { refreshMs: 3_600_000 } });
     const existing = (await sg.workspaces.list()).find((w) => w.name === `bench-${profiles}-${events}`);
     const ws = existing ? { workspace: existing.id } : await sg.workspaces.create(`bench-${profiles}-${events}`);
     await sg.close();
@@ -141,7 +141,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
 
     // Define everything first, compute once afterwards (creation computes; keep that out of the timing).
     let clock = NOW;
-    sg = await Segmenta.open({ dataDir: dir, ...(opts.threads ? { threads: opts.threads } : {}), segments: { refreshMs: 3_600_000, slowIntervalMs: opts.slowIntervalMs ?? 0, ...(opts.slowPauseRatio !== undefined ? { slowPauseRatio: opts.slowPauseRatio } : {}), ...(opts.fastPauseRatio !== undefined ? { fastPauseRatio: opts.fastPauseRatio } : {}), ...(opts.fastBatchMax !== undefined ? { fastBatchMax: opts.fastBatchMax } : {}) } });
+    sg = await Segmenta.open({ dataDir: dir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}), segments: { refreshMs: 3_600_000, slowIntervalMs: opts.slowIntervalMs ?? 0, ...(opts.slowPauseRatio !== undefined ? { slowPauseRatio: opts.slowPauseRatio } : {}), ...(opts.fastPauseRatio !== undefined ? { fastPauseRatio: opts.fastPauseRatio } : {}), ...(opts.fastBatchMax !== undefined ? { fastBatchMax: opts.fastBatchMax } : {}) } });
     if (!existing) for (const c of COMPUTED) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'computed_trait', key: c.key, version: 1, name: c.key, description: null, definition: JSON.stringify(c), status: 'active', createdAt: clock });
     const segs = fiftySegments();
     if (!existing) for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });

@@ -19,7 +19,10 @@ export interface SegmentaOptions {
   ingest?: Partial<IngestConfig>;
   segments?: Partial<SegmentsConfig>;
   webhooks?: Partial<WebhooksConfig>;
+  /** DuckDB worker threads (default: DuckDB's, one per core). */
   threads?: number;
+  /** DuckDB memory limit, e.g. '4GB' (default: DuckDB's, 80 % of the machine's memory). */
+  memoryLimit?: string;
 }
 
 export class Segmenta {
@@ -56,7 +59,7 @@ export class Segmenta {
   }
 
   static async open(opts: SegmentaOptions): Promise<Segmenta> {
-    const store = await DuckDBEngine.open({ dataDir: opts.dataDir, ...(opts.threads ? { threads: opts.threads } : {}) });
+    const store = await DuckDBEngine.open({ dataDir: opts.dataDir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}) });
     try {
       await store.migrate();
       // The ingest service loads its in-memory state (identity graph, recent message ids) on first use,

@@ -63,7 +63,7 @@ export function buildProgram(): Command {
     .action(async (opts: { port?: string; host: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const port = portOf(opts.port);
-      const sg = await openSegmenta(g);
+      const sg = await openSegmenta(g, true);
       let server;
       try {
         server = await startServer(sg, port, opts.host);

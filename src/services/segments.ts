@@ -144,7 +144,7 @@ export interface SegmentsConfig {
   typedColumnsMax: number;
 }
 
-export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0, slowPauseRatio: 1, fastPauseRatio: 0, fastBatchMax: 5_000, typedColumnsMax: 64 };
+export const DEFAULT_SEGMENTS_CONFIG: SegmentsConfig = { staleAfterMs: 5 * 60_000, refreshMs: 60_000, minSize: 100, sampleSize: 20_000, slowIntervalMs: 0, slowPauseRatio: 1, fastPauseRatio: 0, fastBatchMax: 2_000, typedColumnsMax: 64 };
 
 
 /** Add profile ids to a workspace's set in a per-workspace map. */

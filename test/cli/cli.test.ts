@@ -99,6 +99,14 @@ test('exit codes: usage 2, not found 3, with a message that says what is wrong',
   const badPort = cli(['serve', '--port', 'eighty', '--data', data]);
   assert.equal(badPort.code, 2);
   assert.match(badPort.stderr, /--port must be a whole number/);
+  const badThreads = cli(['profile', 'show', 'ghost', '--data', data], { SEGMENTA_THREADS: 'many' });
+  assert.equal(badThreads.code, 2);
+  assert.match(badThreads.stderr, /SEGMENTA_THREADS must be a whole number from 1 to 1024, got 'many'/);
+  const badMemory = cli(['profile', 'show', 'ghost', '--data', data], { SEGMENTA_MEMORY_LIMIT: 'lots' });
+  assert.equal(badMemory.code, 2);
+  assert.match(badMemory.stderr, /SEGMENTA_MEMORY_LIMIT must be a size like 4GB/);
+  const withEnv = cli(['profile', 'show', 'ghost', '--data', data], { SEGMENTA_THREADS: '1', SEGMENTA_MEMORY_LIMIT: '1GB' });
+  assert.equal(withEnv.code, 3, `valid engine settings are taken: ${withEnv.stderr}`);
   const json = cli(['profile', 'show', 'ghost', '--data', data, '--json']);
   assert.match(JSON.parse(json.stdout).error as string, /no profile matches/);
 });
