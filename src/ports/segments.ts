@@ -106,7 +106,7 @@ export interface InstantDecision {
 export interface InstantOutcome {
   entered: number;
   exited: number;
-  /** Decisions not applied: the profile had no valid state row, or the state table lacks the column. */
+  /** Decisions not applied: the profile's state row is invalid, or the state table lacks the column. */
   skipped: number;
 }
 
@@ -123,9 +123,10 @@ export interface SegmentStorage extends WebhookStorage {
   invalidateState(workspaceId: string, profileIds: string[]): Promise<void>;
   /**
    * Instant decisions (docs/segments.md, "Instant decisions"): a profile is now a member (or not) of a
-   * segment the state lanes keep, proven by its new events alone. Applied where the profile has a valid
-   * state row and the state table mirrors the segment; an entry or exit is written (memberships,
-   * history, the state row's membership column) only where the decision differs from the mirror.
+   * segment the state lanes keep, proven by its new events alone. Applied where the state table mirrors
+   * the segment and the profile's row is valid (a profile without one is newer than the state: it gets an
+   * empty row); an entry or exit is written (memberships, history, the state row's membership column)
+   * only where the decision differs from the mirror.
    */
   applyInstant(workspaceId: string, decisions: InstantDecision[], now: number): Promise<InstantOutcome>;
   /** Run a compiled plan and read its rows (estimates and one-profile checks). */

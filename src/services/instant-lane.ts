@@ -34,7 +34,7 @@ export interface InstantMetrics {
   instantDecisions: number;
   instantEntered: number;
   instantExited: number;
-  /** Decisions the store did not apply (profile without a valid state row, segment not in the state table). */
+  /** Decisions the store did not apply (an invalid state row, or the segment not in the state table). */
   instantSkipped: number;
   instantFailures: number;
   /** Duration of the last run: decisions in memory plus the write. */

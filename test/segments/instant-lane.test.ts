@@ -42,10 +42,11 @@ test('new events that prove an entry or an exit are written before the state lan
     };
     const cursor = await store.lastChangeSeq(ws);
     const fastBefore = sg.segments.metrics.fastRuns;
-    await sg.ingest.submit(ws, [track('a', 'Bench Ping', 1), track('b', 'Order Completed', 1), track('c', 'Product Viewed', 1), track('c', 'Product Viewed', 2), track('c', 'Product Viewed', 3)], { source: 'api', mode: 'atomic' });
+    // n is a new profile (no state row yet): it enters too
+    await sg.ingest.submit(ws, [track('a', 'Bench Ping', 1), track('b', 'Order Completed', 1), track('c', 'Product Viewed', 1), track('c', 'Product Viewed', 2), track('c', 'Product Viewed', 3), track('n', 'Bench Ping', 1)], { source: 'api', mode: 'atomic' });
     const deadline = performance.now() + 900;
     let changes = await store.changesSince(ws, cursor, 100);
-    while (changes.length < 3 && performance.now() < deadline) {
+    while (changes.length < 4 && performance.now() < deadline) {
       await sleep(10);
       changes = await store.changesSince(ws, cursor, 100);
     }
@@ -54,13 +55,15 @@ test('new events that prove an entry or an exit are written before the state lan
     // a enters pinged (and half_pinged only if its bucket says so), b leaves never_ordered, c leaves
     // few_views (three new views prove "at most 2" false; two would not: the older view is not known)
     for (const want of ['few_views exited', 'never_ordered exited', 'pinged entered']) assert.ok(seen.includes(want), `instant change '${want}' in ${JSON.stringify(seen)}`);
+    assert.equal(seen.filter((x) => x === 'pinged entered').length, 2, `a and the new profile n entered pinged: ${JSON.stringify(seen)}`);
+    assert.equal(sg.segments.metrics.instantSkipped, 0, 'no decision was left to the lanes');
     assert.ok(!seen.some((x) => x.startsWith('recent_ping')), 'a rolling-window segment waits for its lane');
-    assert.ok(sg.segments.metrics.instantEntered >= 1 && sg.segments.metrics.instantExited === 2, `instant metrics ${JSON.stringify(sg.segments.metrics)}`);
+    assert.ok(sg.segments.metrics.instantEntered >= 2 && sg.segments.metrics.instantExited === 2, `instant metrics ${JSON.stringify(sg.segments.metrics)}`);
 
     await sg.segments.idle();
     const all = await store.changesSince(ws, cursor, 100);
     const pinged = all.filter((c) => c.segmentKey === 'pinged');
-    assert.equal(pinged.length, 1, `one entry for a, not a second one from the fast run: ${JSON.stringify(pinged)}`);
+    assert.equal(pinged.length, 2, `one entry each for a and n, not a second one from the fast run: ${JSON.stringify(pinged)}`);
     assert.ok(all.some((c) => c.segmentKey === 'recent_ping' && c.change === 'entered'), 'the slow lane entered a in recent_ping');
     const full = await sg.segments.compute(ws);
     assert.deepEqual(full.segments.filter((s) => s.entered || s.exited), [], 'a full recomputation finds nothing to change');

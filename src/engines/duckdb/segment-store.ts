@@ -212,11 +212,23 @@ export class DuckDBSegmentStore implements SegmentStorage {
       const rows = await this.all(`SELECT pid, hwm, ${cols.map((c) => quoteIdent(c)).join(', ')} FROM ${quoteIdent(table)} WHERE pid IN (SELECT unnest($1))`,
         [listValue([...new Set(usable.map((d) => d.profileId))])], w);
       const byPid = new Map(rows.map((r) => [String(r['pid']), r]));
+      // A profile without a row is newer than the state (every profile then had one): all its events came
+      // after the build, so an empty row at the built seq holds, as fast runs already assume; it is a
+      // member of nothing yet. One is written for those that enter something.
+      const fresh = [...new Set(usable.filter((d) => d.member && !byPid.has(d.profileId)).map((d) => d.profileId))];
+      if (fresh.length) {
+        const built = num((await this.all('SELECT built_seq FROM segment_state_meta WHERE workspace_id = $1', [workspaceId], w))[0]?.['built_seq']);
+        await w.run(`INSERT INTO ${quoteIdent(table)} (pid, hwm) SELECT unnest($1), $2`, [listValue(fresh), BigInt(built)]);
+        for (const pid of fresh) byPid.set(pid, { pid, hwm: built });
+      }
       const moves: InstantDecision[] = [];
       for (const d of usable) {
         const r = byPid.get(d.profileId);
-        // no row (a new profile) or an invalid one (merged, future events): the lanes decide from history
-        if (!r || num(r['hwm']) < 0) { skipped++; continue; }
+        // an invalid row (merged, events dated after the state's time): the lanes decide from history
+        if (!r || num(r['hwm']) < 0) {
+          if (r) skipped++;
+          continue;
+        }
         if ((r[d.stateColumn] === true) !== d.member) moves.push(d);
       }
       if (moves.length === 0) return { entered: 0, exited: 0, skipped };
