@@ -26,6 +26,24 @@ const cases: Case[] = [
     // { key: 'f', { key: 'mf', kind: 'most_frequent', event: OC, path: 'products.price' }, { key: 'ul', kind: 'unique_list', event: OC, path: 'products.price' }] },
   { name: 'array index path', events: [tr(OC, NOW - D, { items: [7, 8], o: { '0': 3 } })], conds: [{ type: 'event', event: OC, where: [{ path: 'properties.items.0', op: 'eq', value: 7 }] }, { type: 'event', event: OC, where: [{ path: 'properties.o.0', op: 'eq', value: 3 }] }] },
   { name: 'non-object line item, negative filter', events: [tr(OC, NOW - D, { products: ['shoes', 5] })], conds: [{ type: 'event', event: OC, where: [{ path: 'products.category', op: 'neq', value: 'x' }] }, { type: 'event', event: OC, where: [{ path: 'products.category', op: 'not_exists' }] }] },
+  // Every line-item leaf reads one shared record per line: many fields of many shapes in one statement.
+  { name: 'line items of every shape, many fields', events: [
+    tr(OC, NOW - D, { products: [{ category: 'shoes', price: '7', brand: { a: 1 }, dims: { w: 2 } }, 'shoes', null, { category: 5, price: 3.5, dims: { w: '2' } }, [1, 2], { price: null, brand: 'b' }] }),
+    tr(OC, NOW - 2 * D, { products: { category: 'shoes' } }), tr(OC, NOW - 3 * D, { products: [{ category: 'hats', price: 12, added: '2026-06-10' }] })],
+  conds: [
+    { type: 'event', event: OC, where: [{ path: 'products.category', op: 'eq', value: 'shoes' }] },
+    { type: 'event', event: OC, count: { op: 'exactly', value: 2 }, where: [{ path: 'products.price', op: 'gt', value: 3 }, { path: 'products.category', op: 'neq', value: 'x' }] },
+    { type: 'event', event: OC, where: [{ path: 'products.0', op: 'exists' }] },
+    { type: 'event', event: OC, where: [{ path: 'products.added', op: 'within_last', amount: 10, unit: 'days' }] },
+    ...(['sum', 'avg', 'min', 'max'] as const).map((fn): Condition => ({ type: 'aggregate', event: OC, fn, path: 'products.price', op: 'gt', value: 5 })),
+    { type: 'aggregate', event: OC, fn: 'sum', path: 'products.price', op: 'eq', value: 12, where: [{ path: 'products.category', op: 'eq', value: 'hats' }] },
+    { type: 'aggregate', event: OC, fn: 'count_distinct', path: 'products.brand', op: 'eq', value: 2 },
+    { type: 'aggregate', event: OC, fn: 'count_distinct', path: 'products.dims.w', op: 'eq', value: 2 },
+  ],
+  computed: [
+    { key: 'ul', kind: 'unique_list', event: OC, path: 'products.category' }, { key: 'uc', kind: 'unique_count', event: OC, path: 'products.price' },
+    { key: 's', kind: 'sum', event: OC, path: 'products.price', where: [{ path: 'products.category', op: 'in', values: ['shoes', 5] }] },
+  ] },
   { name: 'astral string order', traits: { s: '😀', t: '\uffff' }, conds: [{ type: 'trait', trait: 's', op: 'gt', value: '\ufffd' }, { type: 'trait', trait: 't', op: 'lt', value: '😀' }] },
   { name: 'thenNot step event matches X', events: [tr(OC, NOW - 2 * H)], conds: [{ type: 'sequence', steps: [{ event: OC }], thenNot: { event: OC }, within: { amount: 1, unit: 'hours' } }] },
   { name: 'dates', traits: { a: '2026-02-30', b: '2026-06-10T10:00:00.1234Z', c: '0001-01-01', d: '2026-06-10T10:00', e: '2026-06-10T10:00:00+05:30', f: 1781000000000, g: '20260610', h: '2026-06-10 10:00:00' }, conds: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].flatMap((t): Condition[] => [{ type: 'trait', trait: t, op: 'within_last', amount: 10, unit: 'days' }, { type: 'trait', trait: t, op: 'before', date: '2026-06-10T10:00:00.1235Z' }, { type: 'trait', trait: t, op: 'more_than_ago', amount: 1, unit: 'days' }]) },

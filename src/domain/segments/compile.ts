@@ -200,7 +200,13 @@ class Compiler {
    * Typed JSON extractions computed once per event row in the ev CTE (expression → column), only on the
    * rows of the message types and event names whose leaves read them ('all' when some leaf reads every row).
    */
-  private readonly evCols = new Map<string, { alias: string; guards: Map<string, { mt: string; event: string }> | 'all'; otherwise: string; sql?: string | undefined }>();
+  private readonly evCols = new Map<string, { alias: string; guards: Map<string, { mt: string; event: string }> | 'all'; otherwise: string; sql?: string | undefined; items?: boolean }>();
+  /**
+   * Line items: the values leaves read of one order line (accessor expressions over its JSON `li`,
+   * by expression), each computed once per line into the record of the shared items column (see
+   * itemsCol) instead of once per leaf that reads it.
+   */
+  private readonly itemFields = new Map<string, { index: number; ref: string }>();
   /** Paths read row by row (by base name), and the typed columns read instead of JSON. */
   readonly paths = new Map<string, PropertyPath>();
   private readonly typedRead = new Set<string>();
@@ -254,7 +260,13 @@ class Compiler {
       const ors = [...guards.values()].map((g) => g.event === '*' ? `mtype = ${p.str(g.mt)}` : `(mtype = ${p.str(g.mt)} AND ${g.mt === 'track' ? 'ename' : 'pname'} = ${p.str(g.event)})`);
       return `CASE WHEN ${ors.join(' OR ')} THEN ${expr} ELSE ${otherwise} END`;
     };
-    const evOf = (props: boolean, ctx: boolean) => `ev AS (SELECT pid, mid, mtype, ename, pname, ts${jsonRoots(props, ctx)}${[...this.evCols].map(([expr, c]) => `, ${guarded(c.sql ?? expr, c.guards, c.otherwise)} AS ${c.alias}`).join('')} FROM ev0)`;
+    // The line items of a row: its array of JSON texts, each line read once into a record of the values
+    // the leaves use (outside the guard, so that both branches keep the JSON array's type).
+    const items = (arr: string) => d.arrayMap(arr, 'li', d.struct(this.itemFields.size ? [...this.itemFields.keys()] : ['true']));
+    const evOf = (props: boolean, ctx: boolean) => `ev AS (SELECT pid, mid, mtype, ename, pname, ts${jsonRoots(props, ctx)}${[...this.evCols].map(([expr, c]) => {
+      const v = guarded(c.sql ?? expr, c.guards, c.otherwise);
+      return `, ${c.items ? items(v) : v} AS ${c.alias}`;
+    }).join('')} FROM ev0)`;
     const ev = evOf(true, true);
     const parts = [ev0, ev];
     const stateCols: StateColumn[] = [];
@@ -635,16 +647,55 @@ class Compiler {
       else conds.push(this.compare(this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s, r), f));
     }
     if (items.length) {
-      conds.push(d.arrayExists(this.evCol(d.jsonArray(p, 'props', ['products']), s, r, d.emptyArray()), 'li', this.itemFilter(items, 'li')));
+      conds.push(d.arrayExists(this.itemsCol(s, r), 'li', this.itemFilter(items)));
     }
     return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
   }
 
-  /** All filters on one line item; a line item that is not an object matches none (not even neq). */
-  private itemFilter(items: Filter[], v: string): string {
+  /** All filters on one line item `li`; a line item that is not an object matches none (not even neq). */
+  private itemFilter(items: Filter[]): string {
     if (items.length === 0) return 'true';
-    const isObject = `coalesce(${this.d.jsonIs(this.p, v, [], 'object')}, false)`;
-    return `(${[isObject, ...items.map((f) => `coalesce(${this.compare(this.jsonAccessor(v, f.path.split('.').slice(1)), f)}, false)`)].join(' AND ')})`;
+    const isObject = `coalesce(${this.itemField(this.d.jsonIs(this.p, 'li', [], 'object'))}, false)`;
+    return `(${[isObject, ...items.map((f) => `coalesce(${this.compare(this.itemAccessor(f.path.split('.').slice(1)), f)}, false)`)].join(' AND ')})`;
+  }
+
+  /**
+   * The column of ev that holds an order row's line items (`products`), each a record of the values
+   * leaves read (itemField), for the rows of `guard`'s event; `r` qualifies it.
+   */
+  private itemsCol(guard: EventSelector, r = ''): string {
+    const key = this.d.jsonArray(this.p, 'props', ['products']);
+    const col = this.evCol(key, guard, r, this.d.emptyArray());
+    const c = this.evCols.get(key);
+    if (c) c.items = true;
+    return col;
+  }
+
+  /**
+   * A value of the line item `li` (an expression over its JSON text), computed once per line into the
+   * items column: the field of the record that holds it. State column names read through it to the
+   * expression (aggColumn), so they are those of the expression written out.
+   */
+  private itemField(expr: string): string {
+    let f = this.itemFields.get(expr);
+    if (!f) {
+      const index = this.itemFields.size;
+      f = { index, ref: this.d.structField('li', index) };
+      this.itemFields.set(expr, f);
+    }
+    return f.ref;
+  }
+
+  /** A path of the line item `li`, each value read once per line (itemField). */
+  private itemAccessor(keys: string[]): Accessor {
+    const inner = this.jsonAccessor('li', keys);
+    return {
+      str: () => this.itemField(inner.str()),
+      num: () => this.itemField(inner.num()),
+      bool: () => this.itemField(inner.bool()),
+      raw: () => this.itemField(inner.raw()),
+      date: () => this.itemField(inner.date()),
+    };
   }
 
   /** One shared conditional aggregate; identical leaves share a column. */
@@ -665,10 +716,18 @@ class Compiler {
       const rolling = [...this.nowPlaceholders].some((ph) => Params.mentions(sql, ph));
       // The name must not depend on what else is compiled: typed-column aliases (x_N, numbered in order
       // of use) are replaced by their expressions and placeholders by their values.
-      const expanded = sql.replace(/\bx_[0-9]+\b/g, (m) => [...this.evCols].find(([, c]) => c.alias === m)?.[0] ?? m);
+      const expanded = this.expandItems(sql.replace(/\bx_[0-9]+\b/g, (m) => [...this.evCols].find(([, c]) => c.alias === m)?.[0] ?? m));
       this.aggMeta.set(a, { merge: rolling ? null : merge, name: `k_${md5Hex(this.d.name + ':' + this.p.canonical(expanded)).slice(0, 20)}` });
     }
     return `agg.${a}`;
+  }
+
+  /** Line-item fields written out as the expressions they hold (the text state column names hash). */
+  private expandItems(sql: string): string {
+    if (this.itemFields.size === 0) return sql;
+    const byRef = new Map([...this.itemFields].map(([expr, f]) => [f.ref, expr]));
+    const refs = [...byRef.keys()].sort((a, b) => b.length - a.length).map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return sql.replace(new RegExp(`(?:${refs.join('|')})(?![0-9A-Za-z_])`, 'g'), (m) => byRef.get(m) ?? m);
   }
 
   /** sum / avg / min / max / count_distinct of a path over the selected events (or their line items). */
@@ -678,12 +737,13 @@ class Compiler {
     const [root, ...keys] = path.split('.');
     if (root === 'products') {
       const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
-      const kept = d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products']), s, '', d.emptyArray()), 'li', this.itemFilter(items, 'li'));
+      const kept = d.arrayFilter(this.itemsCol(s), 'li', this.itemFilter(items));
+      const item = this.itemAccessor(keys);
       if (fn === 'count_distinct') {
-        const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonRaw(p, 'li', keys)), sel);
+        const flat = this.flatten(d.arrayMap(kept, 'li', item.raw()), sel);
         return `coalesce(${d.arrayDistinctCount(d.arrayCompact(flat))}, 0)`;
       }
-      const flat = this.flatten(d.arrayMap(kept, 'li', d.jsonFloat(p, 'li', keys)), sel);
+      const flat = this.flatten(d.arrayMap(kept, 'li', item.num()), sel);
       const v = d.arrayAgg(fn, d.arrayCompact(flat));
       return fn === 'sum' ? `coalesce(${v}, 0)` : v;
     }
@@ -778,7 +838,7 @@ class Compiler {
       case 'unique_list': {
         const [root, ...keys] = path.split('.');
         const values = root === 'products'
-          ? this.flatten(d.arrayMap(d.arrayFilter(this.evCol(d.jsonArray(p, 'props', ['products']), c, '', d.emptyArray()), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')), 'li')), 'li', d.jsonRaw(p, 'li', keys)), sel)
+          ? this.flatten(d.arrayMap(d.arrayFilter(this.itemsCol(c), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')))), 'li', this.itemAccessor(keys).raw()), sel)
           : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw(), sel);
         const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
         return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;

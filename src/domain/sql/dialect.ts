@@ -99,6 +99,9 @@ export interface Dialect {
   arrayJoin(arr: string, sep: string): string;
   /** An empty array of the type jsonArray returns. */
   emptyArray(): string;
+  /** A record of the values (one line item's fields); `structField(v, i)` reads the i-th (from 0). */
+  struct(values: string[]): string;
+  structField(v: string, index: number): string;
   /** Text of a JSON column (VARCHAR / String). */
   toText(expr: string): string;
   /** Keep only numeric strings / finite numbers: NULL otherwise. */

@@ -97,6 +97,8 @@ export const duckdbDialect: Dialect = {
   arrayJoin: (arr, sep) => `array_to_string(${arr}, ${sep})`,
   toText: (expr) => `CAST(${expr} AS VARCHAR)`,
   emptyArray: () => 'CAST([] AS JSON[])',
+  struct: (values) => `struct_pack(${values.map((v, i) => `f${i} := ${v}`).join(', ')})`,
+  structField: (v, index) => `${v}.f${Math.trunc(index)}`,
   numericString(expr) {
     return `CASE WHEN regexp_full_match(${expr}, '${NUMERIC_RE}') AND isfinite(TRY_CAST(trim(${expr}) AS DOUBLE)) THEN TRY_CAST(trim(${expr}) AS DOUBLE) END`;
   },
@@ -197,6 +199,8 @@ export const clickhouseDialect: Dialect = {
   arrayJoin: (arr, sep) => `arrayStringConcat(${arr}, ${sep})`,
   toText: (expr) => `toString(${expr})`,
   emptyArray: () => 'CAST([] AS Array(String))',
+  struct: (values) => `tuple(${values.join(', ')})`,
+  structField: (v, index) => `tupleElement(${v}, ${Math.trunc(index) + 1})`,
   numericString(expr) {
     return `if(match(${expr}, '${NUMERIC_RE}') AND isFinite(toFloat64OrZero(trimBoth(${expr}))), toFloat64OrNull(trimBoth(${expr})), NULL)`;
   },
