@@ -196,3 +196,21 @@ test('a history run before the first full run of a process keeps the state membe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('state column names of line-item aggregates are those of the expressions written out (stable across compiles and releases)', () => {
+  const now = Date.parse('2026-06-15T12:00:00Z');
+  const spend: ComputedTraitDefinition = { key: 'spend_shoes', kind: 'sum', event: OC, path: 'products.price', where: [{ path: 'products.category', op: 'eq', value: 'shoes' }] };
+  const brands: ComputedTraitDefinition = { key: 'brands', kind: 'unique_count', event: OC, path: 'products.brand' };
+  const cats: ComputedTraitDefinition = { key: 'cats', kind: 'unique_list', event: OC, path: 'products.category', window: { type: 'between', from: '2026-01-01', to: '2026-06-01' } };
+  // The names a state table built before line items shared one record per line holds (compiled then).
+  const pinned = {
+    duckdb: ['k_2ee600e226ceca103869', 'k_9fcb90b7023a7468d299', 'k_6de4684056782c1f6ce2'],
+    clickhouse: ['k_be193cfe9d7b6e412ab6', 'k_5d35ddbc0519203a224d', 'k_a4a618db50983dc650d4'],
+  };
+  for (const d of [DIALECTS.duckdb, DIALECTS.clickhouse]) {
+    const names = (computed: ComputedTraitDefinition[]) => compileWorkspace(d, { workspaceId: 'w', now, segments: [], computed, state: { mode: 'emit' } }).stateColumns?.map((c) => c.name);
+    assert.deepEqual(names([spend, brands, cats]), pinned[d.name], `${d.name}: the names of earlier releases`);
+    // the fields of a line's record are numbered in order of use: another order, the same names
+    assert.deepEqual(names([cats, brands, spend]), [...pinned[d.name]].reverse(), `${d.name}: another order of definitions`);
+  }
+});
