@@ -134,4 +134,8 @@ export interface Dialect {
   inList(column: string, arrParam: string): string;
   /** Appended to a SELECT (ClickHouse settings such as join_use_nulls). */
   readonly selectSuffix: string;
+  /** Written between `name AS` and a CTE's body so that each reader computes it (not materialized once). */
+  readonly inlineCte: string;
+  /** The same, so that it is computed once and stored (null: the engine has no such choice). */
+  readonly materializedCte: string | null;
 }

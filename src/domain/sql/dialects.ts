@@ -30,6 +30,8 @@ function guardedDuck(p: Params, doc: string, keys: string[], expr: string, other
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   selectSuffix: '',
+  inlineCte: ' NOT MATERIALIZED',
+  materializedCte: ' MATERIALIZED',
   placeholder: (_name, position) => `$${position}`,
   ident: (name) => quoteIdent(name, 'double'),
   epochMs: (col) => `epoch_ms(${col})`,
@@ -134,6 +136,9 @@ export const clickhouseDialect: Dialect = {
   // join_use_nulls: a profile without events gets NULL aggregates as in standard SQL. Variants off: a
   // CASE whose branches differ in type must fail loudly, not become a Variant that converts NULL to 0.
   selectSuffix: ' SETTINGS join_use_nulls = 1, use_variant_as_common_type = 0',
+  // ClickHouse computes a CTE in each reader anyway.
+  inlineCte: '',
+  materializedCte: null,
   placeholder: (name, _position, type) => `{${name}:${CH_TYPES[type]}}`,
   ident: (name) => quoteIdent(name, 'backtick'),
   epochMs: (col) => `toUnixTimestamp64Milli(${col})`,
