@@ -20,7 +20,7 @@ import { InputError } from '../errors.js';
 import {
   BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, hessianFromGradient, indexValues, MIN_FIT_CUSTOMERS,
   fitLogScale, iterationProgress, standardErrorsFromHessian, validateSummary, type IterationCallback,
-  type BtydFitOptions, type BtydSummaryInput, type Convergence, type FitBoundary, type TransactionModel,
+  type BtydFitOptions, type BtydSummaryInput, type Convergence, boundaryReport, gainWords, type FitBoundary, type TransactionModel,
 } from './btyd-data.js';
 import { minimize } from './optimize.js';
 import { digammaDiff, hyp2f1, hyp2f1PeakIndex, lgammaDiff, lnHyp2f1Positive } from './special.js';
@@ -585,22 +585,11 @@ function boundaryModel(lik: BgNbdLikelihood, interior: BgNbdParams, interiorLL: 
     `${(interior.a / (interior.a + interior.b)).toPrecision(3)}, the likelihood still creeping up. In words: the data show no ` +
     `customer-to-customer variation in the dropout probability; every customer is equally likely (${pct} %) to lapse ` +
     `after a purchase. The limiting model (r, α and one dropout probability p) was fitted exactly: log-likelihood ` +
-    `${limit.logLikelihood.toFixed(4)}, ${gain >= 0 ? `${gain.toExponential(1)} above` : `within ${(-gain).toExponential(1)} of`} ` +
+    `${limit.logLikelihood.toFixed(4)}, ${gainWords(gain)} ` +
     `the best finite a, b found. The parameters returned stand for that limit: a = p × ${K.toExponential(0).replace("+", "")}, ` +
     `b = (1 − p) × ${K.toExponential(0).replace("+", "")} (a + b = ${K.toExponential(0).replace("+", "")} represents ∞; scores differ from the exact ` +
     `limit's by about (x + 1/p) × 1e-8 relative). a and b have no standard errors; see limitStandardErrors for r, α and p.`;
-  const boundary: FitBoundary = {
-    limit: 'dropout probability homogeneous (a + b → ∞)',
-    returned: 'limit',
-    message,
-    limitParams: { ...q },
-    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
-    limitLogLikelihood: limit.logLikelihood,
-    interiorLogLikelihood: interiorLL,
-    interiorParams: { ...interior },
-    likelihoodRatio: 2 * (interiorLL - limit.logLikelihood),
-    representedAs: { 'a + b': K },
-  };
+  const boundary = boundaryReport('dropout probability homogeneous (a + b → ∞)', 'limit', message, limit, interior, interiorLL, { 'a + b': K });
   const c = limit.convergence;
   return bgnbdModel(params, {
     logLikelihood: lik.eval(params.r, params.alpha, params.a, params.b, null),
@@ -622,21 +611,11 @@ function nearBoundary(interior: BgNbdParams, interiorLL: number, limit: LimitFit
   const lr = 2 * (interiorLL - limit.logLikelihood);
   const p = interior.a / (interior.a + interior.b);
   const cv = Math.sqrt((1 - p) / (p * (interior.a + interior.b + 1)));
-  return {
-    limit: 'dropout probability homogeneous (a + b → ∞)',
-    returned: 'interior',
-    message:
+  return boundaryReport('dropout probability homogeneous (a + b → ∞)', 'interior',
       `a and b are large (a + b = ${(interior.a + interior.b).toPrecision(3)}): the dropout probability barely varies between ` +
       `customers (mean ${(100 * p).toPrecision(3)} %, spread ±${(100 * cv).toPrecision(2)} % of that). This finite estimate is the ` +
       `maximum likelihood and was kept, but it is not significantly more likely than the limit in which every customer has ` +
       `the same dropout probability p = ${q.p.toPrecision(3)} (likelihood ratio ${lr.toFixed(3)} < ${BOUNDARY_LR_CRITICAL.toFixed(2)}, ` +
       `the 5 % critical value on a boundary): the data are consistent with "every customer is equally likely to lapse after a purchase".`,
-    limitParams: { ...q },
-    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
-    limitLogLikelihood: limit.logLikelihood,
-    interiorLogLikelihood: interiorLL,
-    interiorParams: { ...interior },
-    likelihoodRatio: lr,
-    representedAs: {},
-  };
+    limit, interior, interiorLL, {});
 }

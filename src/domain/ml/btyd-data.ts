@@ -86,6 +86,39 @@ export interface FitBoundary {
   representedAs: Record<string, number>;
 }
 
+/** What a fitted limiting model reports: its own parameters, their standard errors, its log-likelihood. */
+export interface LimitReport<P> {
+  params: P;
+  standardErrors: P | null;
+  logLikelihood: number;
+}
+
+/**
+ * A FitBoundary from its words and the two fits: the fields every model fills the same way (the limit's
+ * parameters and log-likelihood, where the full model stopped, and the likelihood-ratio statistic).
+ */
+export function boundaryReport<P extends object, I extends object>(
+  limit: string, returned: FitBoundary['returned'], message: string,
+  fit: LimitReport<P>, interior: I, interiorLL: number, representedAs: Record<string, number>,
+): FitBoundary {
+  const numbers = (o: object): Record<string, number> => ({ ...(o as Record<string, number>) });
+  return {
+    limit, returned, message,
+    limitParams: numbers(fit.params),
+    limitStandardErrors: fit.standardErrors ? numbers(fit.standardErrors) : null,
+    limitLogLikelihood: fit.logLikelihood,
+    interiorLogLikelihood: interiorLL,
+    interiorParams: numbers(interior),
+    likelihoodRatio: 2 * (interiorLL - fit.logLikelihood),
+    representedAs,
+  };
+}
+
+/** The limit's log-likelihood gain over the best finite point, in words ("3.2e-9 above" / "within 1.0e-8 of"). */
+export function gainWords(gain: number): string {
+  return gain >= 0 ? `${gain.toExponential(1)} above` : `within ${(-gain).toExponential(1)} of`;
+}
+
 /**
  * The limit wins when its log-likelihood is at least the full model's minus this much per customer:
  * the full model then gains nothing measurable from finite parameters (the log-likelihoods are exact

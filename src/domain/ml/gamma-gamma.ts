@@ -21,7 +21,7 @@ import { InputError } from '../errors.js';
 import {
   BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, indexValues, MIN_FIT_CUSTOMERS,
   fitLogScale, iterationProgress, type IterationCallback,
-  type BtydFitOptions, type Convergence, type FitBoundary,
+  type BtydFitOptions, type Convergence, boundaryReport, gainWords, type FitBoundary,
 } from './btyd-data.js';
 import { digamma, digammaDiff, lgamma, lgammaDiff } from './special.js';
 
@@ -411,21 +411,10 @@ function boundaryModel(lik: GammaGammaLikelihood, interior: GammaGammaParams, in
     `still creeping up. In words: customers do not differ in their typical order value beyond the order-to-order ` +
     `noise; every customer's orders average ${(q.p / q.nu).toPrecision(4)}, and a customer's own average says nothing more. ` +
     `The limiting model (p and one rate ν) was fitted exactly: log-likelihood ${limit.logLikelihood.toFixed(4)}, ` +
-    `${gain >= 0 ? `${gain.toExponential(1)} above` : `within ${(-gain).toExponential(1)} of`} the best finite q, γ found. ` +
+    `${gainWords(gain)} the best finite q, γ found. ` +
     `The parameters returned stand for that limit: q = ${Q.toExponential(0).replace("+", "")}, γ = q / ν (q = ${Q.toExponential(0).replace("+", "")} represents ∞), ` +
     `so every customer's expected order value is the population mean p/ν. q and γ have no standard errors; see limitStandardErrors for p and ν.`;
-  const boundary: FitBoundary = {
-    limit: 'typical order value homogeneous (q, γ → ∞)',
-    returned: 'limit',
-    message,
-    limitParams: { ...q },
-    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
-    limitLogLikelihood: limit.logLikelihood,
-    interiorLogLikelihood: interiorLL,
-    interiorParams: { ...interior },
-    likelihoodRatio: 2 * (interiorLL - limit.logLikelihood),
-    representedAs: { q: Q },
-  };
+  const boundary = boundaryReport('typical order value homogeneous (q, γ → ∞)', 'limit', message, limit, interior, interiorLL, { q: Q });
   const c = limit.convergence;
   return gammaGammaModel(params, {
     logLikelihood: lik.eval(params.p, params.q, params.gamma, null),
@@ -442,21 +431,11 @@ function boundaryModel(lik: GammaGammaLikelihood, interior: GammaGammaParams, in
 function nearBoundary(interior: GammaGammaParams, interiorLL: number, limit: LimitFit): FitBoundary {
   const q = limit.params;
   const lr = 2 * (interiorLL - limit.logLikelihood);
-  return {
-    limit: 'typical order value homogeneous (q, γ → ∞)',
-    returned: 'interior',
-    message:
+  return boundaryReport('typical order value homogeneous (q, γ → ∞)', 'interior',
       `q and γ are large (q = ${interior.q.toPrecision(3)}): customers' typical order values barely differ (spread ` +
       `±${(100 / Math.sqrt(interior.q)).toPrecision(2)} %), so a customer's expected order value is nearly the population mean. This ` +
       `finite estimate is the maximum likelihood and was kept, but it is not significantly more likely than the limit in which ` +
       `every customer's orders average ${(q.p / q.nu).toPrecision(4)} (likelihood ratio ${lr.toFixed(3)} < ${BOUNDARY_LR_CRITICAL.toFixed(2)}, ` +
       `the 5 % critical value on a boundary).`,
-    limitParams: { ...q },
-    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
-    limitLogLikelihood: limit.logLikelihood,
-    interiorLogLikelihood: interiorLL,
-    interiorParams: { ...interior },
-    likelihoodRatio: lr,
-    representedAs: {},
-  };
+    limit, interior, interiorLL, {});
 }

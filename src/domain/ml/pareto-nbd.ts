@@ -29,7 +29,7 @@ import { InputError } from '../errors.js';
 import {
   BOUNDARY_CHECK_CONCENTRATION, BOUNDARY_LR_CRITICAL, boundaryKind, compressRows, indexValues, MIN_FIT_CUSTOMERS,
   fitLogScale, iterationProgress, validateSummary, type IterationCallback,
-  type BtydFitOptions, type BtydSummaryInput, type Convergence, type FitBoundary, type TransactionModel,
+  type BtydFitOptions, type BtydSummaryInput, type Convergence, boundaryReport, gainWords, type FitBoundary, type TransactionModel,
 } from './btyd-data.js';
 import { digammaDiff, lgammaDiff } from './special.js';
 
@@ -759,21 +759,10 @@ function boundaryModel(lik: ParetoNbdLikelihood, interior: ParetoNbdParams, inte
     `still creeping up. In words: the data show no customer-to-customer variation in how fast customers lapse; every ` +
     `customer has the same dropout rate μ = ${q.mu.toPrecision(3)} per time unit (an expected lifetime of ${(1 / q.mu).toPrecision(3)} ` +
     `units). The limiting model (r, α and one dropout rate μ) was fitted exactly: log-likelihood ${limit.logLikelihood.toFixed(4)}, ` +
-    `${gain >= 0 ? `${gain.toExponential(1)} above` : `within ${(-gain).toExponential(1)} of`} the best finite s, β found. ` +
+    `${gainWords(gain)} the best finite s, β found. ` +
     `The parameters returned stand for that limit: s = ${S.toExponential(0).replace("+", "")}, β = s / μ (s = ${S.toExponential(0).replace("+", "")} represents ∞; ` +
     `scores differ from the exact limit's by O(1/s)). s and β have no standard errors; see limitStandardErrors for r, α and μ.`;
-  const boundary: FitBoundary = {
-    limit: 'dropout rate homogeneous (s, β → ∞)',
-    returned: 'limit',
-    message,
-    limitParams: { ...q },
-    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
-    limitLogLikelihood: limit.logLikelihood,
-    interiorLogLikelihood: interiorLL,
-    interiorParams: { ...interior },
-    likelihoodRatio: 2 * (interiorLL - limit.logLikelihood),
-    representedAs: { s: S },
-  };
+  const boundary = boundaryReport('dropout rate homogeneous (s, β → ∞)', 'limit', message, limit, interior, interiorLL, { s: S });
   const c = limit.convergence;
   return paretoNbdModel(params, {
     logLikelihood: lik.eval(params.r, params.alpha, params.s, params.beta, null),
@@ -789,21 +778,11 @@ function boundaryModel(lik: ParetoNbdLikelihood, interior: ParetoNbdParams, inte
 function nearBoundary(interior: ParetoNbdParams, interiorLL: number, limit: LimitFit): FitBoundary {
   const q = limit.params;
   const lr = 2 * (interiorLL - limit.logLikelihood);
-  return {
-    limit: 'dropout rate homogeneous (s, β → ∞)',
-    returned: 'interior',
-    message:
+  return boundaryReport('dropout rate homogeneous (s, β → ∞)', 'interior',
       `s and β are large (s = ${interior.s.toPrecision(3)}): the dropout rate barely varies between customers (mean ` +
       `${(interior.s / interior.beta).toPrecision(3)} per time unit, spread ±${(100 / Math.sqrt(interior.s)).toPrecision(2)} % of that). This finite ` +
       `estimate is the maximum likelihood and was kept, but it is not significantly more likely than the limit in which every ` +
       `customer has the same dropout rate μ = ${q.mu.toPrecision(3)} (likelihood ratio ${lr.toFixed(3)} < ${BOUNDARY_LR_CRITICAL.toFixed(2)}, ` +
       `the 5 % critical value on a boundary).`,
-    limitParams: { ...q },
-    limitStandardErrors: limit.standardErrors ? { ...limit.standardErrors } : null,
-    limitLogLikelihood: limit.logLikelihood,
-    interiorLogLikelihood: interiorLL,
-    interiorParams: { ...interior },
-    likelihoodRatio: lr,
-    representedAs: {},
-  };
+    limit, interior, interiorLL, {});
 }
