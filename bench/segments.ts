@@ -289,7 +289,9 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
       estimate: { sampleMs: estimateSampleMs, sample: sampled.sample, exactMs: estimateExactMs, exact: exact.exactResult?.size }, explainMs,
       segmentRuns: runs,
       latency: { targetRate: rate, achievedRate: achieved, settleSeconds, pingsSent: pingNo - pingStart, ...pingCheck, pingsTimed: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN,
-        commitAck: { p50Ms: pct(acks, 50), p99Ms: pct(acks, 99), maxMs: acks[acks.length - 1] ?? NaN } },
+        commitAck: { p50Ms: pct(acks, 50), p99Ms: pct(acks, 99), maxMs: acks[acks.length - 1] ?? NaN },
+        // the server's side of it (recent windows of 1,024): where an entry's latency goes
+        server: { commit: sg.ingest.commitLatency.summary(), ...Object.fromEntries(Object.entries(sg.segments.latency).map(([k, w]) => [k, w.summary()])) } },
     };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

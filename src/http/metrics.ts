@@ -4,6 +4,7 @@
  * Instance-wide, with no workspace data in it, so it needs no token (scrape it from inside your network).
  */
 import type { IngestMetrics } from '../services/ingest.js';
+import type { LatencyWindow } from '../services/latency-window.js';
 import type { SegmentService } from '../services/segments.js';
 
 interface Metric {
@@ -13,7 +14,14 @@ interface Metric {
   value: number;
 }
 
-export function prometheusText(ingest: IngestMetrics, segments: SegmentService['metrics'], memory: NodeJS.MemoryUsage, uptimeSeconds: number): string {
+/** A duration summary over a recent window (quantiles) and since start (`_sum`, `_count`), in seconds. */
+export interface Summary {
+  name: string;
+  help: string;
+  window: LatencyWindow;
+}
+
+export function prometheusText(ingest: IngestMetrics, segments: SegmentService['metrics'], memory: NodeJS.MemoryUsage, uptimeSeconds: number, summaries: Summary[] = []): string {
   const metrics: Metric[] = [
     { name: 'segmenta_ingest_accepted_messages_total', help: 'Messages accepted and durably committed.', type: 'counter', value: ingest.acceptedMessages },
     { name: 'segmenta_ingest_duplicate_messages_total', help: 'Messages dropped as duplicates of an earlier messageId.', type: 'counter', value: ingest.duplicateMessages },
@@ -35,5 +43,11 @@ export function prometheusText(ingest: IngestMetrics, segments: SegmentService['
     { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use.', type: 'gauge', value: memory.heapUsed },
     { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', value: uptimeSeconds },
   ];
-  return metrics.map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${Number.isFinite(m.value) ? m.value : 0}\n`).join('');
+  const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+  const plain = metrics.map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${finite(m.value)}\n`);
+  // Quantiles of an empty window are NaN, which the text format spells as such.
+  const quantiles = summaries.map((s) => `# HELP ${s.name} ${s.help}\n# TYPE ${s.name} summary\n${
+    [0.5, 0.9, 0.99].map((q) => `${s.name}{quantile="${q}"} ${s.window.count === 0 ? 'NaN' : s.window.quantile(q) / 1000}\n`).join('')
+  }${s.name}_sum ${finite(s.window.sumMs / 1000)}\n${s.name}_count ${s.window.count}\n`);
+  return [...plain, ...quantiles].join('');
 }

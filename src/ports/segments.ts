@@ -68,6 +68,9 @@ export interface EvaluationOutcome {
   eventsRead: number;
   /** members: the size after a full run; null after an incremental one (only entries and exits are known). */
   segments: Array<{ key: string; members: number | null; entered: number; exited: number }>;
+  /** Fast runs: how long the apply waited for the write lock, and how long it held it (ms). */
+  lockWaitMs?: number;
+  applyMs?: number;
 }
 
 export interface RunRecord {
@@ -108,6 +111,8 @@ export interface InstantOutcome {
   exited: number;
   /** Decisions not applied: the profile's state row is invalid, or the state table lacks the column. */
   skipped: number;
+  /** How long the write waited for the write lock (ms). */
+  waitMs?: number;
 }
 
 export interface SegmentStorage extends WebhookStorage {

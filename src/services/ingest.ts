@@ -8,6 +8,7 @@
  * When the queue is full, `submit` throws `BackpressureError` at once (HTTP 429 + Retry-After)
  * instead of letting memory grow.
  */
+import { LatencyWindow } from './latency-window.js';
 import { InputError } from '../domain/errors.js';
 import {
   DEFAULT_IDENTITY_CONFIG,
@@ -115,6 +116,8 @@ export class IngestService {
   private readonly pendingIds = new Map<string, Promise<void>>();
   private readonly rules: IdentityRules;
   private idle: Array<() => void> = [];
+  /** Durations of the recent group commits (resolve identities, write, commit), for quantiles. */
+  readonly commitLatency = new LatencyWindow();
   readonly metrics: IngestMetrics = {
     acceptedMessages: 0, duplicateMessages: 0, rejectedMessages: 0, commits: 0, commitFailures: 0,
     backpressureRejections: 0, queuedMessages: 0, lastCommitMs: 0,
@@ -296,6 +299,7 @@ export class IngestService {
     this.metrics.queuedMessages = this.queued;
     this.metrics.commits++;
     this.metrics.lastCommitMs = performance.now() - t0;
+    this.commitLatency.add(this.metrics.lastCommitMs);
     for (const p of batch) p.resolve();
     if (this.committedListeners.length) {
       const touched = new Map<string, Set<string>>();

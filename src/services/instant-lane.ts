@@ -12,6 +12,7 @@ import { decide } from '../domain/segments/instant.js';
 import type { EvalEvent } from '../domain/segments/reference.js';
 import type { InstantDecision } from '../ports/segments.js';
 import type { StoragePort } from '../ports/storage.js';
+import { LatencyWindow } from './latency-window.js';
 
 /** A segment new events can settle, with what the lane needs to decide and write it. */
 export interface InstantSegment {
@@ -56,7 +57,15 @@ const nameOf = (e: EvalEvent): string | undefined => (e.type === 'track' ? e.eve
 
 export class InstantLane {
   private readonly pending = new Map<string, Map<string, EvalEvent[]>>();
+  /** When the oldest commit of a workspace's pending batch was offered (performance.now()). */
+  private readonly pendingSince = new Map<string, number>();
   private readonly running = new Map<string, Promise<unknown>>();
+  /**
+   * Commit → instant write committed (from the oldest commit a run took), and the part of it spent
+   * waiting for the write lock (a running apply): what `segmenta_instant_delay_seconds` reports.
+   */
+  readonly delay = new LatencyWindow();
+  readonly lockWait = new LatencyWindow();
 
   constructor(
     private readonly store: StoragePort, private readonly clock: () => number, private readonly hooks: InstantHooks,
@@ -74,6 +83,7 @@ export class InstantLane {
         else queue.set(pid, [...list]);
       }
       this.pending.set(ws, queue);
+      if (!this.pendingSince.has(ws)) this.pendingSince.set(ws, performance.now());
       void this.drain(ws).catch(() => undefined);
     }
   }
@@ -85,9 +95,11 @@ export class InstantLane {
       try {
         for (let batch = this.pending.get(ws); batch; batch = this.pending.get(ws)) {
           this.pending.delete(ws);
+          const since = this.pendingSince.get(ws) ?? performance.now();
+          this.pendingSince.delete(ws);
           const t0 = performance.now();
           try {
-            await this.run(ws, batch);
+            if (await this.run(ws, batch)) this.delay.add(performance.now() - since);
           } catch {
             // the state lanes evaluate these profiles anyway: only the head start is lost
             this.metrics.instantFailures++;
@@ -102,9 +114,10 @@ export class InstantLane {
     return job;
   }
 
-  private async run(ws: string, batch: Map<string, EvalEvent[]>): Promise<void> {
+  /** Decide and write one batch; whether anything was written (a run that decides nothing is not timed). */
+  private async run(ws: string, batch: Map<string, EvalEvent[]>): Promise<boolean> {
     const plan = await this.hooks.plan(ws);
-    if (plan.segments.length === 0) return;
+    if (plan.segments.length === 0) return false;
     const now = this.clock();
     const invalid = this.hooks.invalid(ws);
     const decisions: InstantDecision[] = [];
@@ -118,13 +131,15 @@ export class InstantLane {
       }
     }
     this.metrics.instantRuns++;
-    if (decisions.length === 0) return;
+    if (decisions.length === 0) return false;
     this.metrics.instantDecisions += decisions.length;
     const out = await this.store.segments.applyInstant(ws, decisions, now);
     this.metrics.instantEntered += out.entered;
     this.metrics.instantExited += out.exited;
     this.metrics.instantSkipped += out.skipped;
+    if (out.waitMs !== undefined) this.lockWait.add(out.waitMs);
     if (out.entered > 0 || out.exited > 0) this.hooks.changed(ws);
+    return out.entered > 0 || out.exited > 0;
   }
 
   /** Wait until queued decisions are written (tests, shutdown). */

@@ -19,6 +19,7 @@ import { DIALECTS } from '../domain/sql/dialects.js';
 import type { DefinitionVersion, EvaluationOutcome, MembershipChange, RunRecord, StateInfo, TypedColumnsProgress } from '../ports/segments.js';
 import type { StoragePort } from '../ports/storage.js';
 import { InstantLane, type InstantPlan } from './instant-lane.js';
+import { LatencyWindow } from './latency-window.js';
 
 export interface SegmentView {
   key: string;
@@ -196,6 +197,12 @@ export class SegmentService {
     incrementalRuns: 0, fullRuns: 0, fastRuns: 0, slowRuns: 0, fastEventsRead: 0, lastIncrementalMs: 0, failures: 0,
     instantRuns: 0, instantDecisions: 0, instantEntered: 0, instantExited: 0, instantSkipped: 0, instantFailures: 0, lastInstantMs: 0,
   };
+  /**
+   * Durations of the recent runs, for quantiles (/metrics, benchmarks): the instant lane's commit → write
+   * delay and its wait for the write lock; fast runs whole, their wait for the lock and their apply
+   * under it (what an instant write may wait for).
+   */
+  readonly latency: { instantDelay: LatencyWindow; instantLockWait: LatencyWindow; fastRun: LatencyWindow; fastLockWait: LatencyWindow; fastApply: LatencyWindow };
   /** Entries and exits proven by new events alone, written right after their commit (instant-lane.ts). */
   private readonly instant: InstantLane;
   /** Bumped whenever a definition is saved: the instant plans of workspaces are cached until then. */
@@ -209,6 +216,7 @@ export class SegmentService {
       invalid: (ws) => this.pendingInvalid.get(ws),
       changed: (ws) => { for (const l of this.changeListeners) l(ws); },
     }, this.metrics);
+    this.latency = { instantDelay: this.instant.delay, instantLockWait: this.instant.lockWait, fastRun: new LatencyWindow(), fastLockWait: new LatencyWindow(), fastApply: new LatencyWindow() };
   }
 
   /**
@@ -472,7 +480,12 @@ export class SegmentService {
     }
     if (mode === 'full') this.metrics.fullRuns++;
     else this.metrics.incrementalRuns++;
-    if (opts.lane === 'fast') { this.metrics.fastRuns++; this.metrics.fastEventsRead += outcome.eventsRead; }
+    if (opts.lane === 'fast') {
+      this.metrics.fastRuns++;
+      this.metrics.fastEventsRead += outcome.eventsRead;
+      if (outcome.lockWaitMs !== undefined) this.latency.fastLockWait.add(outcome.lockWaitMs);
+      if (outcome.applyMs !== undefined) this.latency.fastApply.add(outcome.applyMs);
+    }
     if (opts.lane === 'slow') this.metrics.slowRuns++;
     await this.store.segments.insertRuns(runs(outcome, null));
     if (outcome.segments.some((x) => x.entered > 0 || x.exited > 0) || archived.length > 0) for (const l of this.changeListeners) l(ws);
@@ -603,6 +616,7 @@ export class SegmentService {
           await this.fastRun(ws, take);
           const ms = performance.now() - t0;
           this.metrics.lastIncrementalMs = ms;
+          this.latency.fastRun.add(ms);
           if (this.config.fastPauseRatio > 0 && this.pendingProfiles.has(ws)) await new Promise((r) => setTimeout(r, this.config.fastPauseRatio * ms));
         }
       } finally {

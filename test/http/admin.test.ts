@@ -95,6 +95,12 @@ test('/metrics speaks the Prometheus text format and counts ingestion', async ()
     assert.match(text, /^process_resident_memory_bytes \d+$/m);
     assert.match(text, /^# TYPE segmenta_segment_instant_entries_total counter$/m);
     assert.match(text, /^segmenta_segment_fast_runs_total \d+$/m);
+    // the one commit shows in the commit summary; no instant write yet: NaN quantiles, count 0
+    assert.match(text, /^# TYPE segmenta_ingest_commit_seconds summary$/m);
+    assert.match(text, /^segmenta_ingest_commit_seconds\{quantile="0\.99"\} \d+(\.\d+)?(e-\d+)?$/m);
+    assert.match(text, /^segmenta_ingest_commit_seconds_count 1$/m);
+    assert.match(text, /^segmenta_segment_instant_delay_seconds\{quantile="0\.5"\} NaN$/m);
+    assert.match(text, /^segmenta_segment_instant_delay_seconds_count 0$/m);
   } finally {
     await t.close();
   }

@@ -59,6 +59,11 @@ test('new events that prove an entry or an exit are written before the state lan
     assert.equal(sg.segments.metrics.instantSkipped, 0, 'no decision was left to the lanes');
     assert.ok(!seen.some((x) => x.startsWith('recent_ping')), 'a rolling-window segment waits for its lane');
     assert.ok(sg.segments.metrics.instantEntered >= 2 && sg.segments.metrics.instantExited === 2, `instant metrics ${JSON.stringify(sg.segments.metrics)}`);
+    // the write was timed from its commit, well inside the second the fast runs were held back
+    const delay = sg.segments.latency.instantDelay;
+    assert.equal(delay.count, 1, 'one instant write, timed once');
+    assert.ok(delay.quantile(1) > 0 && delay.quantile(1) < 900, `commit → instant write ${delay.quantile(1)} ms`);
+    assert.equal(sg.segments.latency.instantLockWait.count, 1, 'its wait for the write lock was timed too');
 
     await sg.segments.idle();
     const all = await store.changesSince(ws, cursor, 100);

@@ -173,7 +173,13 @@ export class DuckDBSegmentStore implements SegmentStorage {
           await this.materialize(w, q);
           return s;
         });
-        return this.lock.run(() => this.evaluateOn(w, q, t, seq));
+        const asked = performance.now();
+        let got = asked;
+        const out = await this.lock.run(() => {
+          got = performance.now();
+          return this.evaluateOn(w, q, t, seq);
+        });
+        return { ...out, lockWaitMs: got - asked, applyMs: performance.now() - got };
       });
     }
     if (lane === 'slow') return this.slowLock.run(() => this.evaluateOn(this.slowWriter, q, t));
@@ -201,7 +207,10 @@ export class DuckDBSegmentStore implements SegmentStorage {
 
   async applyInstant(workspaceId: string, decisions: InstantDecision[], now: number): Promise<InstantOutcome> {
     if (decisions.length === 0) return { entered: 0, exited: 0, skipped: 0 };
-    return this.lock.run(() => inTransaction(this.writer, async () => {
+    const asked = performance.now();
+    let waitMs = 0;
+    const out = await this.lock.run(() => inTransaction(this.writer, async (): Promise<InstantOutcome> => {
+      waitMs = performance.now() - asked;
       const w = this.writer;
       const table = this.stateTable(workspaceId);
       const have = await this.columnsOf(table, w);
@@ -255,6 +264,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
       [workspaceId, ts(now), list((d) => d.segmentKey), list((d) => d.profileId), list((d) => (d.member ? 'entered' : 'exited')), list((d) => d.version)]);
       return { entered: entries.length, exited: exits.length, skipped };
     }), true);
+    return { ...out, waitMs };
   }
 
   private async materialize(w: DuckDBConnection, q: CompiledQuery): Promise<void> {
