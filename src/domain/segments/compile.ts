@@ -252,10 +252,10 @@ class Compiler {
     // The event rows are read by one aggregate group per event kind (and most-frequent counts): DuckDB
     // materializes a CTE read more than once, writing every row and column of ev once and reading it
     // back per group, where inlined each kind's reader scans only its own rows and columns (the scan
-    // filtered by its kind; see rowsOf). Sequences join ev with itself (two or three reads each), so
-    // with any sequence ev stays materialized, and so it does for a list of profiles (incremental runs:
-    // few rows, and each inlined reader would join the list again).
-    const inline = restrict || [...this.cteMemo.values()].some((a) => a.startsWith('sq_')) ? '' : d.inlineCte;
+    // filtered by its kind; see rowsOf). Sequences read their own materialized rows (see sequence). For
+    // a list of profiles ev stays materialized (incremental runs: few rows, and each inlined reader
+    // would join the list again).
+    const inline = restrict ? '' : d.inlineCte;
     const ev0Of = (props: boolean, ctx: boolean) => `ev0 AS${inline} (SELECT e.profile_id AS pid, e.message_id AS mid, e.type AS mtype, e.event AS ename, e.name AS pname, ` +
       `${d.epochMs('e.timestamp')} AS ts${props ? `, ${d.toText('e.properties')} AS props` : ''}${ctx ? `, ${d.toText('e.context')} AS ctx` : ''}` +
       `${[...this.typedRead].map((c) => `, e.${d.ident(c)} AS ${c}`).join('')} ` +
@@ -801,27 +801,40 @@ class Compiler {
     if (hit) return hit;
     const { d, p } = this;
     const alias = `sq_${this.cteMemo.size}`;
+    // The joins read the sequence's own rows (its steps within the window, and the events that block
+    // it), filtered from ev once and materialized with only the columns they use: joined straight
+    // from ev, ev had to be materialized whole (every row and column of every event: at 50M events
+    // most of a full run's statement), where now every other reader of ev can have it inlined.
+    const pre = `${alias}e`;
     const T = p.int(c.within.amount * UNIT_MS[c.within.unit]);
     const n = c.steps.length;
-    const from = [`ev e0`];
+    const from = [`${pre} e0`];
     const where: string[] = [this.selector(c.steps[0] as EventSelector, c.window, 'e0')];
     for (let i = 1; i < n; i++) {
-      from.push(`JOIN ev e${i} ON e${i}.pid = e0.pid`);
+      from.push(`JOIN ${pre} e${i} ON e${i}.pid = e0.pid`);
       where.push(this.selector(c.steps[i] as EventSelector, c.window, `e${i}`));
       where.push(`e${i}.ts >= e${i - 1}.ts`);
       for (let j = 0; j < i; j++) where.push(`e${i}.mid <> e${j}.mid`);
     }
     where.push(`e${n - 1}.ts - e0.ts <= ${T}`);
     let body: string;
+    const rowsOf = [...c.steps.map((st) => this.selector(st as EventSelector, c.window)), ...(c.thenNot ? [this.selector(c.thenNot, undefined)] : [])];
+    const readers = [...where];
     if (!c.thenNot) {
       body = `SELECT e0.pid AS pid, 1 AS hit FROM ${from.join(' ')} WHERE ${where.join(' AND ')} GROUP BY e0.pid`;
     } else {
       where.push(`e${n - 1}.ts + ${T} <= ${p.int(this.input.now)}`);
       const chains = `SELECT DISTINCT e0.pid AS pid, e${n - 1}.ts AS tend FROM ${from.join(' ')} WHERE ${where.join(' AND ')}`;
-      const xs = `SELECT pid, ts FROM ev WHERE ${this.selector(c.thenNot, undefined)}`;
+      const blocks = this.selector(c.thenNot, undefined, 'x0');
+      readers.push(blocks);
+      const xs = `SELECT x0.pid AS pid, x0.ts AS ts FROM ${pre} x0 WHERE ${blocks}`;
       const blocked = d.agg('count', '', `coalesce(x.ts >= ch.tend AND x.ts <= ch.tend + ${T}, false)`);
       body = `SELECT pid, 1 AS hit FROM (SELECT ch.pid AS pid, ch.tend AS tend, ${blocked} AS blocked FROM (${chains}) ch LEFT JOIN (${xs}) x ON x.pid = ch.pid GROUP BY ch.pid, ch.tend) w WHERE blocked = 0 GROUP BY pid`;
     }
+    // (identifiers only: every value is bound, so no literal can look like a column reference)
+    const cols = new Set(['pid', 'mid', 'ts']);
+    for (const r of readers) for (const m of r.matchAll(/\b(?:e[0-9]+|x0)\.([A-Za-z_][A-Za-z0-9_]*)/g)) cols.add(m[1] as string);
+    this.ctes.push(`${pre} AS${d.materializedCte ?? ''} (SELECT ${[...cols].join(', ')} FROM ev WHERE ${rowsOf.join(' OR ')})`);
     this.ctes.push(`${alias} AS (${body})`);
     this.joins.push(`LEFT JOIN ${alias} ON ${alias}.pid = base.pid`);
     this.cteMemo.set(memo, alias);
