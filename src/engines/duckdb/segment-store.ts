@@ -321,10 +321,14 @@ export class DuckDBSegmentStore implements SegmentStorage {
             WHERE m.workspace_id = $1 AND list_contains(${restrict ? '$3' : '$2'}, m.segment_key) ${notLate('m.profile_id')}`,
           restrict ? [t.workspaceId, restrict, listValue(t.segments.map((x) => x.key))] : [t.workspaceId, listValue(t.segments.map((x) => x.key))]);
         }
-        await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT * FROM seg_cur c
-          WHERE NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.segment_key = c.segment_key AND n.profile_id = c.profile_id)`);
-        await w.run(`CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT * FROM seg_new n
-          WHERE NOT EXISTS (SELECT 1 FROM seg_cur c WHERE c.segment_key = n.segment_key AND c.profile_id = n.profile_id)`);
+        // Exits and entries from one full outer join of the pairs now and before (two anti joins of the
+        // 17M pairs of a full run at 1M profiles took 3.7 s each).
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_diff AS SELECT ${fromState ? '' : 'c.rid, '}coalesce(n.segment_key, c.segment_key) AS segment_key,
+            coalesce(n.profile_id, c.profile_id) AS profile_id, n.profile_id IS NULL AS gone
+          FROM seg_new n FULL OUTER JOIN seg_cur c ON n.segment_key = c.segment_key AND n.profile_id = c.profile_id
+          WHERE n.profile_id IS NULL OR c.profile_id IS NULL`);
+        await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT ${fromState ? '' : 'rid, '}segment_key, profile_id FROM seg_diff WHERE gone`);
+        await w.run('CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT segment_key, profile_id FROM seg_diff WHERE NOT gone');
         await w.run(`INSERT INTO membership_history (workspace_id, segment_key, profile_id, change, changed_at, version)
           SELECT $1, x.segment_key, x.profile_id, x.change, ${TS('$2')}, k.version FROM (
             SELECT segment_key, profile_id, 'exited' AS change FROM seg_exit UNION ALL SELECT segment_key, profile_id, 'entered' FROM seg_enter) x
@@ -377,7 +381,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
         : await this.all(
           `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
           restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
-      for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
+      for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_diff', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
       return {
         profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']),
         segments: t.segments.map((s) => ({ key: s.key, members: restrict ? null : sizeBy.get(s.key) ?? 0, entered: num(movedBy.get(s.key)?.['entered']), exited: num(movedBy.get(s.key)?.['exited']) })),
