@@ -38,7 +38,12 @@ export interface EvaluationTarget {
    * profiles from their state rows.
    */
   segments: Array<{ key: string; version: number; column: string; stateColumn?: string | undefined }>;
-  computed: Array<{ key: string; column: string; numeric: boolean }>;
+  /**
+   * `stateColumn` (computedStateColumn): the state-table column that mirrors this trait's written value,
+   * for traits state can keep; every apply that writes the trait's values writes it too where the state
+   * table has it, so a fast run writes only the values that changed.
+   */
+  computed: Array<{ key: string; column: string; numeric: boolean; stateColumn?: string | undefined }>;
   /** Archived segments whose remaining members exit now. */
   archived?: Array<{ key: string; version: number }> | undefined;
   /**

@@ -10,7 +10,7 @@ import {
 } from '../domain/segments/ast.js';
 import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
 import {
-  classifyWorkspace, compileExplain, compileWorkspace, membershipStateColumn, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
+  classifyWorkspace, compileExplain, compileWorkspace, computedStateColumn, membershipStateColumn, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
 } from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
 import { instantDecidable, instantEventNames } from '../domain/segments/instant.js';
@@ -422,13 +422,15 @@ export class SegmentService {
     const cls = classifyWorkspace(d, { workspaceId: ws, now, segments, computed });
     // segments state can keep mirror their memberships in a state column (read by fast runs)
     const stateColumns = new Map(segments.filter((s) => cls.segments.get(s.key)).map((s) => [s.key, membershipStateColumn(s.key, s.version)]));
+    // and computed traits state can keep their last written values
+    const computedColumns = new Map(computed.filter((c) => cls.computed.get(c.key)).map((c) => [c.key, computedStateColumn(c)]));
     if (lane) {
       // kept in state (every column it needs, and a segment's membership column, is in the state
       // table) → fast lane; the others → slow
       const columns = opts.stateInfo?.columns ?? new Set<string>();
       const kept = (needs: string[] | null | undefined, own?: string) => (needs?.every((n) => columns.has(n)) ?? false) && (own === undefined || columns.has(own));
       segments = segments.filter((s) => kept(cls.segments.get(s.key), stateColumns.get(s.key) ?? '') === (lane === 'fast'));
-      computed = computed.filter((c) => kept(cls.computed.get(c.key)) === (lane === 'fast'));
+      computed = computed.filter((c) => kept(cls.computed.get(c.key), computedColumns.get(c.key) ?? '') === (lane === 'fast'));
     }
     const info = opts.stateInfo;
     const state: CompileInput['state'] = opts.lane === 'fast' && info ? { mode: 'read', table: info.table, minHwm: info.minHwm, defaultHwm: info.builtSeq }
@@ -436,7 +438,7 @@ export class SegmentService {
     // Segments referenced by the evaluated ones are inlined from the full list.
     const references = defs.segments.map((x) => ({ key: x.key, condition: x.condition }));
     const q = compileWorkspace(d, { workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns(), modelTraits: await this.modelTraits(ws) });
-    return { q, segments, computed, stateColumns, archived: opts.profileIds ? [] : defs.archived };
+    return { q, segments, computed, stateColumns, computedColumns, archived: opts.profileIds ? [] : defs.archived };
   }
 
   /**
@@ -447,7 +449,7 @@ export class SegmentService {
     const now = opts.now ?? this.clock();
     const started = performance.now();
     const mode = opts.profileIds ? 'incremental' : 'full';
-    const { q, segments, computed, stateColumns, archived } = await this.plan(ws, now, opts);
+    const { q, segments, computed, stateColumns, computedColumns, archived } = await this.plan(ws, now, opts);
     const runs = (o: EvaluationOutcome | undefined, error: string | null): RunRecord[] => [
       ...segments.map((s) => {
         const r = o?.segments.find((x) => x.key === s.key);
@@ -467,7 +469,7 @@ export class SegmentService {
       outcome = await this.store.segments.evaluate(q, {
         workspaceId: ws, now, profileIds: opts.profileIds,
         segments: q.segmentColumns.map((c) => ({ key: c.key, column: c.column, version: segments.find((s) => s.key === c.key)?.version ?? 0, stateColumn: stateColumns.get(c.key) })),
-        computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_COMPUTED_KINDS.has(c.kind) })),
+        computed: q.computedColumns.map((c) => ({ key: c.key, column: c.column, numeric: NUMERIC_COMPUTED_KINDS.has(c.kind), stateColumn: computedColumns.get(c.key) })),
         archived,
         lane: opts.lane ?? 'full',
         state: q.stateColumns ? { mode: opts.lane === 'fast' ? 'update' : 'build', columns: q.stateColumns } : undefined,

@@ -11,7 +11,7 @@ import { Segmenta } from '../../src/app/segmenta.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileWorkspace, membershipStateColumn } from '../../src/domain/segments/compile.js';
+import { compileWorkspace, computedStateColumn, membershipStateColumn } from '../../src/domain/segments/compile.js';
 import { DIALECTS } from '../../src/domain/sql/dialects.js';
 import type { ComputedTraitDefinition, Condition } from '../../src/domain/segments/ast.js';
 import { mulberry32 } from '../../src/demo/random.js';
@@ -69,6 +69,24 @@ async function mirrorMismatches(sg: Segmenta, ws: string, keys: string[]): Promi
           <> EXISTS (SELECT 1 FROM memberships m WHERE m.workspace_id = $1 AND m.segment_key = $2 AND m.profile_id = s.pid)`,
       params: [{ name: 'p1', type: 'string', value: ws }, { name: 'p2', type: 'string', value: key }], segmentColumns: [], computedColumns: [] });
     for (const r of rows) out.push(`${key} / ${String(r['pid'])}`);
+  }
+  return out;
+}
+
+/** State rows whose mirrored computed value differs from the trait's written value (as JSON text). */
+async function valueMirrorMismatches(sg: Segmenta, ws: string, defs: ComputedTraitDefinition[]): Promise<string[]> {
+  const info = await sg.store.segments.stateInfo(ws, []);
+  if (!info) return [];
+  const out: string[] = [];
+  for (const def of defs) {
+    const col = computedStateColumn(def);
+    if (!info.columns.has(col)) continue;
+    const rows = await sg.store.segments.query({
+      sql: `SELECT s.pid, CAST(s."${col}" AS VARCHAR) AS mirror, CAST(v.value AS VARCHAR) AS written FROM "${info.table}" s
+          LEFT JOIN computed_values v ON v.workspace_id = $1 AND v.key = $2 AND v.profile_id = s.pid
+          WHERE s.hwm >= 0 AND (s."${col}" IS NULL) <> (v.value IS NULL)`,
+      params: [{ name: 'p1', type: 'string', value: ws }, { name: 'p2', type: 'string', value: def.key }], segmentColumns: [], computedColumns: [] });
+    for (const r of rows) out.push(`${def.key} / ${String(r['pid'])}: state ${String(r['mirror'])}, written ${String(r['written'])}`);
   }
   return out;
 }
@@ -140,6 +158,7 @@ test(`fast lane = whole history after every commit (seed ${SEED})`, async () => 
           FROM membership_history h LEFT JOIN memberships m USING (workspace_id, segment_key, profile_id) GROUP BY ALL`,
         params: [], segmentColumns: [], computedColumns: [] });
       assert.deepEqual(await mirrorMismatches(sg, ws, SEGMENTS.map((x) => x.key)), [], `round ${round}: state membership columns (SEGMENTA_SEED=${SEED})`);
+      assert.deepEqual(await valueMirrorMismatches(sg, ws, COMPUTED), [], `round ${round}: state computed-value columns (SEGMENTA_SEED=${SEED})`);
       for (const h of hist) {
         const changes = h['changes'] as string[];
         const alternates = changes.every((c, i) => c === (i % 2 === 0 ? 'entered' : 'exited'));
@@ -177,6 +196,8 @@ test('a history run before the first full run of a process keeps the state membe
     await sg.ingest.submit(ws, [order('a', 50, 'm1'), { type: 'identify', userId: 'b', traits: { plan: 'free' }, messageId: 'm2' }], { source: 'api', mode: 'atomic' });
     await sg.segments.create(ws, { key: 'buyer', condition: { type: 'event', event: OC } });
     await sg.segments.create(ws, { key: 'big', condition: { type: 'aggregate', event: OC, fn: 'sum', path: 'properties.revenue', op: 'gte', value: 100 } });
+    const spent: ComputedTraitDefinition = { key: 'spent', kind: 'sum', event: OC, path: 'properties.revenue' };
+    await sg.segments.createComputedTrait(ws, spent);
     await sg.segments.idle();
     assert.deepEqual((await sg.segments.members(ws, 'buyer')).length, 1);
     await sg.close();
@@ -189,6 +210,11 @@ test('a history run before the first full run of a process keeps the state membe
       assert.deepEqual((await sg.segments.members(ws, 'buyer')).length, 2);
       assert.deepEqual((await sg.segments.members(ws, 'big')).length, 1);
       assert.deepEqual(await mirrorMismatches(sg, ws, ['buyer', 'big']), []);
+      // and the computed values kept in state (b has one now; a's grew from 50 to 110)
+      assert.deepEqual(await valueMirrorMismatches(sg, ws, [spent]), []);
+      const info = await sg.store.segments.stateInfo(ws, []);
+      const mirrored = await sg.store.segments.query({ sql: `SELECT pid, "${computedStateColumn(spent)}" AS v FROM "${info?.table ?? ''}" ORDER BY pid`, params: [], segmentColumns: [], computedColumns: [] });
+      assert.deepEqual(mirrored.map((r) => [String(r['pid']).length > 0, Number(r['v'])]).sort(), [[true, 110], [true, 70]].sort(), 'the state rows hold the values the history run wrote');
     } finally {
       await sg.close();
     }

@@ -80,6 +80,16 @@ export function membershipStateColumn(key: string, version: number): string {
 }
 
 /**
+ * The state-table column that holds a computed trait's last written value (for traits state can keep):
+ * a fast run then writes only the values that changed instead of deleting its profiles' values from
+ * every computed value (a scan: ~0.2 s per fast run at 1M profiles). Named by the definition itself,
+ * so that an edited trait never reads its predecessor's values.
+ */
+export function computedStateColumn(def: ComputedTraitDefinition): string {
+  return `v_${md5Hex(`computed\u0001${JSON.stringify(def)}`).slice(0, 16)}`;
+}
+
+/**
  * What each typed column holds, as SQL over a JSON text `doc` (the engine fills the columns with these
  * at ingest and when back-filling): exactly the values the compiler's JSON accessors read.
  */
