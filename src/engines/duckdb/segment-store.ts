@@ -17,6 +17,14 @@ import { toDuckParams } from './params.js';
 import { inTransaction, Serial, type PrioritySerial } from './serial.js';
 
 type Row = Record<string, unknown>;
+/**
+ * A state column written from a plan column: an aggregate, or a mirror of a membership or a computed
+ * value. Computed values are mirrored as their hash, which is all a fast run compares: a column of JSON
+ * texts (a trait's list of categories) made reading 2,000 profiles' rows a 0.6 s decode of 1M strings.
+ */
+type Mirror = StateColumn & { hashed?: boolean };
+const mirrorValue = (m: Mirror, from = ''): string =>
+  (m.hashed ? `(CASE WHEN ${from}${quoteIdent(m.column)} IS NOT NULL THEN hash(${from}${quoteIdent(m.column)}) END)` : `${from}${quoteIdent(m.column)}`);
 const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
 const TS = (p: string) => `make_timestamptz(${p}::BIGINT)`;
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(v ?? 0));
@@ -307,7 +315,8 @@ export class DuckDBSegmentStore implements SegmentStorage {
           FROM (SELECT pid, unnest([${cur}]) AS segment_key FROM seg_old) WHERE segment_key IS NOT NULL`,
         mirrored.map((s) => s.key));
       }
-      const mirror = [...mirrored.map((s) => ({ column: s.column, name: s.stateColumn ?? '' })), ...mirroredValues.map((c) => ({ column: c.column, name: c.stateColumn ?? '' }))];
+      const valueMirrors: Mirror[] = mirroredValues.map((c) => ({ column: c.column, name: c.stateColumn ?? '', hashed: true }));
+      const mirror: Mirror[] = [...mirrored.map((s) => ({ column: s.column, name: s.stateColumn ?? '' })), ...valueMirrors];
       if (t.state) await this.writeState(w, t, snapshotSeq ?? 0, late, mirror);
       const notLate = (col: string) => (late ? `AND ${col} NOT IN (SELECT pid FROM seg_late)` : '');
       let movedBy = new Map<string, Row>();
@@ -375,7 +384,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
       if (valuesFromState) {
         // Only the values that changed (most commits change none: a page view moves no order total).
         const changed = t.computed.map((c, i) => `SELECT $${i + 1} AS key, e.pid AS pid, ${valueOf(c, 'e')} AS value FROM seg_eval e LEFT JOIN seg_old o ON o.pid = e.pid
-          WHERE e.${quoteIdent(c.column)} IS DISTINCT FROM o.${quoteIdent(c.stateColumn ?? '')}`).join(' UNION ALL ');
+          WHERE ${mirrorValue({ column: c.column, name: '', hashed: true }, 'e.')} IS DISTINCT FROM o.${quoteIdent(c.stateColumn ?? '')}`).join(' UNION ALL ');
         await w.run(`CREATE OR REPLACE TEMP TABLE seg_values AS ${changed}`, t.computed.map((c) => c.key));
         if (num((await this.all('SELECT count(*) AS n FROM seg_values', [], w))[0]?.['n']) > 0) {
           await w.run(`DELETE FROM computed_values v WHERE v.workspace_id = $1 AND v.profile_id IN (SELECT pid FROM seg_values)
@@ -392,7 +401,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
           await w.run(`INSERT INTO computed_values SELECT $1, $2, e.pid, ${valueOf(c, 'e')}, ${TS('$3')} FROM seg_eval e WHERE e.${quoteIdent(c.column)} IS NOT NULL`, [t.workspaceId, c.key, now]);
         }
         // (as for memberships: history runs of some profiles keep the mirrored values equal to what they wrote)
-        if (restrict && t.state?.mode !== 'update') await this.updateMirrors(w, table, mirroredValues.map((c) => ({ column: c.column, name: c.stateColumn ?? '' })));
+        if (restrict && t.state?.mode !== 'update') await this.updateMirrors(w, table, valueMirrors);
       }
       const profiles = await this.all('SELECT count(*) AS n FROM seg_eval', [], w);
       // Rows read: a fast run reads only the events after each profile's high-water mark (counted by the plan).
@@ -410,8 +419,8 @@ export class DuckDBSegmentStore implements SegmentStorage {
   }
 
   /** Set state columns (mirrors of memberships or computed values) of the evaluated profiles' rows from the plan. */
-  private async updateMirrors(w: DuckDBConnection, table: string, mirror: StateColumn[]): Promise<void> {
-    const sets = mirror.map((m) => `${quoteIdent(m.name)} = e.${quoteIdent(m.column)}`);
+  private async updateMirrors(w: DuckDBConnection, table: string, mirror: Mirror[]): Promise<void> {
+    const sets = mirror.map((m) => `${quoteIdent(m.name)} = ${mirrorValue(m, 'e.')}`);
     if (sets.length > 0) await w.run(`UPDATE ${quoteIdent(table)} SET ${sets.join(', ')} FROM seg_eval e WHERE ${quoteIdent(table)}.pid = e.pid`);
   }
 
@@ -420,13 +429,13 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * with events dated after now gets hwm -1: invalid, since those events enter no aggregate yet).
    * 'update': the evaluated profiles' rows, with their new high-water marks.
    */
-  private async writeState(w: DuckDBConnection, t: EvaluationTarget, builtSeq: number, late: boolean, mirror: StateColumn[]): Promise<void> {
+  private async writeState(w: DuckDBConnection, t: EvaluationTarget, builtSeq: number, late: boolean, mirror: Mirror[]): Promise<void> {
     const st = t.state;
     if (!st) return;
     const table = this.stateTable(t.workspaceId);
-    // the aggregates, then the membership columns of the segments state keeps
-    const columns = [...st.columns, ...mirror];
-    const select = columns.map((c) => `, ${quoteIdent(c.column)} AS ${quoteIdent(c.name)}`).join('');
+    // the aggregates, then the mirrors (memberships, computed values) of the definitions state keeps
+    const columns: Mirror[] = [...st.columns, ...mirror];
+    const select = columns.map((c) => `, ${mirrorValue(c)} AS ${quoteIdent(c.name)}`).join('');
     const names = columns.map((c) => `, ${quoteIdent(c.name)}`).join('');
     if (st.mode === 'build') {
       const fresh = `${table}_new`;
@@ -447,7 +456,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
       return;
     }
     await w.run(`DELETE FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_eval)`);
-    const values = columns.map((c) => `, ${quoteIdent(c.column)}`).join('');
+    const values = columns.map((c) => `, ${mirrorValue(c)}`).join('');
     await w.run(`INSERT INTO ${quoteIdent(table)} (pid, hwm${names}) SELECT pid, CASE WHEN st_future = 1 THEN -1 ELSE st_hwm END${values} FROM seg_eval`);
   }
 
