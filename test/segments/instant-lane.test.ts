@@ -133,3 +133,57 @@ test('a fast run takes at most fastBatchMax profiles; the others wait for the ne
     await sg.close();
   }
 });
+
+test('a full run whose diff was taken from its snapshot redoes the profiles whose memberships changed before its apply', { timeout: 60_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  try {
+    const ws = await shop(sg);
+    const store = sg.store.segments;
+    // fast runs held back until the end: the memberships below are the instant lane's and the full run's
+    let releaseFast!: () => void;
+    const fastGate = new Promise<void>((r) => { releaseFast = r; });
+    const evaluate = store.evaluate.bind(store);
+    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+      if (t.lane === 'fast') await fastGate;
+      return evaluate(q, t);
+    };
+    // the instant write for a's ping waits until the full run has diffed against its snapshot, and the
+    // full run's apply waits until that write is committed
+    let releaseInstant!: () => void;
+    const instantGate = new Promise<void>((r) => { releaseInstant = r; });
+    const applyInstant = store.applyInstant.bind(store);
+    let instantDone!: () => void;
+    const instantWritten = new Promise<void>((r) => { instantDone = r; });
+    store.applyInstant = async (...args: Parameters<typeof store.applyInstant>) => {
+      await instantGate;
+      try {
+        return await applyInstant(...args);
+      } finally {
+        instantDone();
+      }
+    };
+    const internals = store as unknown as { prepareDiff(w: unknown, t: EvaluationTarget): Promise<number> };
+    const prepareDiff = internals.prepareDiff.bind(store);
+    let prepared = 0;
+    internals.prepareDiff = async (w, t) => {
+      const seq = await prepareDiff(w, t);
+      prepared++;
+      releaseInstant();
+      await instantWritten;
+      return seq;
+    };
+    const cursor = await store.lastChangeSeq(ws);
+    await sg.ingest.submit(ws, [track('a', 'Bench Ping', 1)], { source: 'api', mode: 'atomic' });
+    // the ping is in the full run's snapshot (a is not late), but its snapshot of memberships is older
+    await sg.segments.compute(ws);
+    assert.equal(prepared, 1, 'the full run diffed before its apply');
+    assert.ok(sg.segments.metrics.instantEntered >= 1, `the instant lane entered a between the diff and the apply: ${JSON.stringify(sg.segments.metrics)}`);
+    releaseFast();
+    await sg.segments.idle();
+    const pinged = (await store.changesSince(ws, cursor, 100)).filter((c) => c.segmentKey === 'pinged');
+    assert.deepEqual(pinged.map((c) => c.change), ['entered'], `one entry, from the instant lane; the full run found a already in: ${JSON.stringify(pinged)}`);
+    assert.deepEqual((await sg.segments.members(ws, 'pinged')).map((m) => m.profileId), [pinged[0]?.profileId], 'one membership row');
+  } finally {
+    await sg.close();
+  }
+});
