@@ -16,7 +16,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   kmeans: () => runKMeansBench({ rows: flag('rows'), cols: flag('cols'), k: flag('k'), threads: flag('threads'), seed: flag('seed') }),
   classifiers: () => runClassifierBench({ rows: flag('rows'), cols: flag('cols'), trees: flag('trees'), seed: flag('seed') }),
   btyd: () => runBtydBench({ customers: flag('customers'), seed: flag('seed') }),
-  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only'), slowIntervalMs: flag('slow-interval'), slowPauseRatio: flag('slow-pause-ratio'), fastPauseRatio: flag('fast-pause-ratio'), fastBatchMax: flag('fast-batch-max'), threads: flag('threads'), memoryLimit: text('memory-limit') }),
+  segments: () => runSegmentBench({ profiles: flag('profiles'), events: flag('events'), rate: flag('rate'), seconds: flag('seconds'), dir: text('dir'), latencyOnly: process.argv.includes('--latency-only'), slowIntervalMs: flag('slow-interval'), slowPauseRatio: flag('slow-pause-ratio'), fastPauseRatio: flag('fast-pause-ratio'), fastBatchMax: flag('fast-batch-max'), threads: flag('threads'), memoryLimit: text('memory-limit'), refreshMs: flag('refresh') }),
 };
 
 function text(name: string): string | undefined {

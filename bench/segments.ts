@@ -8,7 +8,7 @@
  *  (c) size-estimate and explain latency.
  *
  *   npm run bench -- segments [--profiles N] [--events N] [--rate N] [--seconds N] [--dir D] [--latency-only] [--slow-interval MS] [--slow-pause-ratio R]
- *     [--fast-pause-ratio R] [--fast-batch-max N] [--threads N] [--memory-limit 8GB]
+ *     [--fast-pause-ratio R] [--fast-batch-max N] [--threads N] [--memory-limit 8GB] [--refresh MS]
  *   (--dir keeps the generated database in D and reuses it on the next run of the same size)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { Segmenta } from '../src/app/segmenta.js';
 import type { ComputedTraitDefinition, Condition } from '../src/domain/segments/ast.js';
 import { propertyColumn } from '../src/domain/segments/compile.js';
 
-export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number; fastPauseRatio?: number; fastBatchMax?: number; threads?: number; memoryLimit?: string | undefined }
+export interface SegmentBenchOptions { profiles?: number; events?: number; rate?: number; seconds?: number; dir?: string; latencyOnly?: boolean; slowIntervalMs?: number; slowPauseRatio?: number; fastPauseRatio?: number; fastBatchMax?: number; threads?: number; memoryLimit?: string | undefined; refreshMs?: number | undefined }
 
 const D = 86_400_000;
 /** The generated shop's clock (its events span the two years before). */
@@ -141,7 +141,7 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
 
     // Define everything first, compute once afterwards (creation computes; keep that out of the timing).
     let clock = NOW;
-    sg = await Segmenta.open({ dataDir: dir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}), segments: { refreshMs: 3_600_000, slowIntervalMs: opts.slowIntervalMs ?? 0, ...(opts.slowPauseRatio !== undefined ? { slowPauseRatio: opts.slowPauseRatio } : {}), ...(opts.fastPauseRatio !== undefined ? { fastPauseRatio: opts.fastPauseRatio } : {}), ...(opts.fastBatchMax !== undefined ? { fastBatchMax: opts.fastBatchMax } : {}) } });
+    sg = await Segmenta.open({ dataDir: dir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}), segments: { refreshMs: opts.refreshMs ?? 3_600_000, slowIntervalMs: opts.slowIntervalMs ?? 0, ...(opts.slowPauseRatio !== undefined ? { slowPauseRatio: opts.slowPauseRatio } : {}), ...(opts.fastPauseRatio !== undefined ? { fastPauseRatio: opts.fastPauseRatio } : {}), ...(opts.fastBatchMax !== undefined ? { fastBatchMax: opts.fastBatchMax } : {}) } });
     if (!existing) for (const c of COMPUTED) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'computed_trait', key: c.key, version: 1, name: c.key, description: null, definition: JSON.stringify(c), status: 'active', createdAt: clock });
     const segs = fiftySegments();
     if (!existing) for (const s of segs) await sg.store.segments.insertDefinition({ workspaceId: ws.workspace, kind: 'segment', key: s.key, version: 1, name: s.key, description: null, definition: JSON.stringify(s.condition), status: 'active', createdAt: clock });
@@ -197,6 +197,9 @@ export async function runSegmentBench(opts: SegmentBenchOptions = {}) {
     const [, explainMs] = skip ? [null, NaN] : await time(() => sg.segments.explain(ws.workspace, 'high_value_at_risk', someone, async (r) => r));
 
     console.error('latency under ingest…');
+    // --refresh MS: periodic full runs during the window, as `serve` has them (the first is due at the
+    // first tick, since this process has run none from its queue); without it, none
+    if (opts.refreshMs !== undefined) sg.segments.startRefresh(async () => [ws.workspace]);
     // the identity graph of 1M customers loads in seconds: before the clock starts, as a server does at start
     await sg.ingest.ensureStarted();
     // (b) latency: steady ingest of ordinary events plus pings; a ping makes its profile enter 'ping'
