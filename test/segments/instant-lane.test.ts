@@ -187,3 +187,49 @@ test('a full run whose diff was taken from its snapshot redoes the profiles whos
     await sg.close();
   }
 });
+
+test('a full run rewrites the computed values of the profiles fast runs applied after its snapshot', { timeout: 60_000 }, async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  try {
+    const { workspace: ws } = await sg.workspaces.create('t');
+    const D = 86_400_000;
+    const at = (daysAgo: number) => new Date(Date.now() - daysAgo * D).toISOString();
+    await sg.ingest.submit(ws, [{ type: 'track', userId: 'a', event: 'Order Completed', messageId: 'o1', timestamp: at(10) }], { source: 'api', mode: 'atomic' });
+    await sg.segments.createComputedTrait(ws, { key: 'days', kind: 'days_since_last', event: 'Order Completed' });
+    await sg.segments.idle();
+    // full runs three days in the past: they say 7 days; a fast run at the real time says 10
+    const past = Date.now() - 3 * D;
+    await sg.segments.compute(ws, { now: past });
+    const pid = (await sg.store.segments.query({ sql: `SELECT profile_id FROM computed_values WHERE key = 'days'`, params: [], segmentColumns: [], computedColumns: [] }))[0]?.['profile_id'];
+    const days = async () => (await sg.store.segments.computedValues(ws, String(pid))).find((v) => v.key === 'days')?.value;
+    assert.equal(await days(), 7, 'the full run at its time');
+    const store = sg.store.segments;
+    let releaseFast!: () => void;
+    const fastGate = new Promise<void>((r) => { releaseFast = r; });
+    const evaluate = store.evaluate.bind(store);
+    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+      if (t.lane === 'fast') await fastGate;
+      return evaluate(q, t);
+    };
+    // the fast run for a's page view applies between the full run's snapshot and its apply
+    const internals = store as unknown as { prepareDiff(w: unknown, t: EvaluationTarget): Promise<number> };
+    const prepareDiff = internals.prepareDiff.bind(store);
+    internals.prepareDiff = async (w, t) => {
+      const seq = await prepareDiff(w, t);
+      const before = sg.segments.metrics.fastRuns;
+      releaseFast();
+      const deadline = performance.now() + 20_000;
+      while (sg.segments.metrics.fastRuns === before && performance.now() < deadline) await sleep(10);
+      return seq;
+    };
+    // (a segment, so that the full run diffs memberships: the hook above runs)
+    await store.insertDefinition({ workspaceId: ws, kind: 'segment', key: 'buyers', version: 1, name: 'buyers', description: null, definition: JSON.stringify({ type: 'event', event: 'Order Completed' }), status: 'active', createdAt: Date.now() });
+    await sg.ingest.submit(ws, [{ type: 'track', userId: 'a', event: 'Product Viewed', messageId: 'v1', timestamp: at(5) }], { source: 'api', mode: 'atomic' });
+    await sg.segments.compute(ws, { now: past });
+    assert.ok(sg.segments.metrics.fastRuns > 0, 'the fast run applied during the full run');
+    assert.equal(await days(), 7, 'the full run applied last: its value, and its state row\'s hash of it, not the fast run\'s 10');
+    await sg.segments.idle();
+  } finally {
+    await sg.close();
+  }
+});

@@ -23,6 +23,12 @@ type Row = Record<string, unknown>;
  * texts (a trait's list of categories) made reading 2,000 profiles' rows a 0.6 s decode of 1M strings.
  */
 type Mirror = StateColumn & { hashed?: boolean };
+/** A computed value as the JSON that computed_values holds. */
+const valueOf = (c: EvaluationTarget['computed'][number], from: string): string =>
+  (c.numeric ? `CAST(to_json(${from}.${quoteIdent(c.column)}) AS JSON)` : `CAST(${from}.${quoteIdent(c.column)} AS JSON)`);
+/** Every computed value of the plan as (key, pid, value) rows; the keys are $first… in order. */
+const allValues = (t: EvaluationTarget, first = 1): string =>
+  t.computed.map((c, i) => `SELECT $${first + i} AS key, e.pid AS pid, ${valueOf(c, 'e')} AS value FROM seg_eval e`).join(' UNION ALL ');
 const mirrorValue = (m: Mirror, from = ''): string =>
   (m.hashed ? `(CASE WHEN ${from}${quoteIdent(m.column)} IS NOT NULL THEN hash(${from}${quoteIdent(m.column)}) END)` : `${from}${quoteIdent(m.column)}`);
 const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
@@ -39,6 +45,11 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * concurrent with the fast lane (disjoint segments, so disjoint rows). Full runs hold both locks.
    */
   private readonly fastLock = new Serial();
+  /**
+   * While a full run of a workspace is under way: the profiles fast runs have applied since its
+   * snapshot, whose computed values its apply rewrites from its plan (prepareValues).
+   */
+  private readonly fastSince = new Map<string, Set<string>>();
 
   constructor(
     private readonly writer: DuckDBConnection, private readonly reader: DuckDBConnection, private readonly lock: PrioritySerial,
@@ -183,9 +194,12 @@ export class DuckDBSegmentStore implements SegmentStorage {
         });
         const asked = performance.now();
         let got = asked;
-        const out = await this.lock.run(() => {
+        const out = await this.lock.run(async () => {
           got = performance.now();
-          return this.evaluateOn(w, q, t, seq);
+          const applied = await this.evaluateOn(w, q, t, seq);
+          const since = this.fastSince.get(t.workspaceId);
+          if (since) for (const p of t.profileIds ?? []) since.add(p);
+          return applied;
         });
         return { ...out, lockWaitMs: got - asked, applyMs: performance.now() - got };
       });
@@ -197,15 +211,24 @@ export class DuckDBSegmentStore implements SegmentStorage {
     // events after the snapshot keep what the lanes gave them (newer than the snapshot).
     return this.slowLock.run(async () => {
       const w = this.slowWriter;
-      // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
-      const { builtSeq, diffSeq } = await inTransaction(w, async () => {
-        const seq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
-        await this.materialize(w, q);
-        // the new state table before the lock too (under it, late profiles' rows are put back: writeState)
-        if (t.state) await this.createState(w, t, seq);
-        return { builtSeq: seq, diffSeq: t.segments.length > 0 ? await this.prepareDiff(w, t) : undefined };
-      });
-      return this.lock.run(() => this.evaluateOn(w, q, t, builtSeq, diffSeq));
+      // (before the snapshot: a fast apply that commits after it must be in the set)
+      const since = new Set<string>();
+      this.fastSince.set(t.workspaceId, since);
+      try {
+        // The seq the state is built up to: read in the same transaction (same snapshot) as the plan.
+        const { builtSeq, diffSeq } = await inTransaction(w, async () => {
+          const seq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
+          await this.materialize(w, q);
+          // the new state table and the changed computed values before the lock too (under it, late
+          // profiles' rows are put back: writeState; fast runs' profiles are redone)
+          if (t.state) await this.createState(w, t, seq);
+          if (t.computed.length > 0) await this.prepareValues(w, t);
+          return { builtSeq: seq, diffSeq: t.segments.length > 0 ? await this.prepareDiff(w, t) : undefined };
+        });
+        return await this.lock.run(() => this.evaluateOn(w, q, t, builtSeq, diffSeq, t.computed.length > 0 ? since : undefined));
+      } finally {
+        if (this.fastSince.get(t.workspaceId) === since) this.fastSince.delete(t.workspaceId);
+      }
     });
   }
 
@@ -246,6 +269,29 @@ export class DuckDBSegmentStore implements SegmentStorage {
       ...t.segments.flatMap((s) => (keep(s.stateColumn) ? [{ column: s.column, name: s.stateColumn }] : [])),
       ...t.computed.flatMap((c) => (keep(c.stateColumn) ? [{ column: c.column, name: c.stateColumn, hashed: true }] : [])),
     ];
+  }
+
+  /**
+   * A full run's computed values that differ from those written in its snapshot (seg_values: key, pid,
+   * value; NULL: the profile has none now), before the write lock: writing every value of every profile
+   * under it took ~2.5 s at 1M profiles. Fast runs write values for the profiles they apply; the apply
+   * redoes those (fastSince), and leaves late profiles alone.
+   */
+  private async prepareValues(w: DuckDBConnection, t: EvaluationTarget): Promise<void> {
+    const k = t.computed.length;
+    await w.run(`CREATE OR REPLACE TEMP TABLE seg_values AS SELECT coalesce(n.key, o.key) AS key, coalesce(n.pid, o.pid) AS pid, n.value AS value
+      FROM (${allValues(t)}) n
+      FULL OUTER JOIN (SELECT key, profile_id AS pid, value FROM computed_values WHERE workspace_id = $${k + 1} AND list_contains($${k + 2}, key)) o
+        ON n.key = o.key AND n.pid = o.pid
+      WHERE n.value IS DISTINCT FROM o.value`, [...t.computed.map((c) => c.key), t.workspaceId, listValue(t.computed.map((c) => c.key))]);
+  }
+
+  /** Write the computed values seg_values lists (each (key, profile) replaced; NULL: deleted). */
+  private async writeValues(w: DuckDBConnection, workspaceId: string, now: bigint): Promise<void> {
+    if (num((await this.all('SELECT count(*) AS n FROM seg_values', [], w))[0]?.['n']) === 0) return;
+    await w.run(`DELETE FROM computed_values v WHERE v.workspace_id = $1 AND v.profile_id IN (SELECT pid FROM seg_values)
+      AND EXISTS (SELECT 1 FROM seg_values x WHERE x.key = v.key AND x.pid = v.profile_id)`, [workspaceId]);
+    await w.run(`INSERT INTO computed_values SELECT $1, key, pid, value, ${TS('$2')} FROM seg_values WHERE value IS NOT NULL`, [workspaceId, now]);
   }
 
   /** seg_new: the (segment, profile) pairs the plan selects; seg_keys: the run's segments and versions. */
@@ -333,7 +379,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * that seq) and profiles with later events are left out of this apply. `diffSeq` given: seg_new,
    * seg_keys and seg_diff were prepared from that snapshot (prepareDiff), up to that history seq.
    */
-  private async evaluateOn(w: DuckDBConnection, q: CompiledQuery, t: EvaluationTarget, snapshotSeq?: number, diffSeq?: number): Promise<EvaluationOutcome> {
+  private async evaluateOn(w: DuckDBConnection, q: CompiledQuery, t: EvaluationTarget, snapshotSeq?: number, diffSeq?: number, valuesSince?: ReadonlySet<string>): Promise<EvaluationOutcome> {
     const restrict = t.profileIds ? listValue(t.profileIds) : null;
     const now = ts(t.now);
     const late = snapshotSeq !== undefined;
@@ -441,18 +487,23 @@ export class DuckDBSegmentStore implements SegmentStorage {
           SELECT $1, $2, profile_id, 'exited', ${TS('$3')}, $4 FROM memberships WHERE workspace_id = $1 AND segment_key = $2 ORDER BY profile_id`, [...base, now, a.version]);
         await w.run('DELETE FROM memberships WHERE workspace_id = $1 AND segment_key = $2', base);
       }
-      const valueOf = (c: EvaluationTarget['computed'][number], from: string) =>
-        (c.numeric ? `CAST(to_json(${from}.${quoteIdent(c.column)}) AS JSON)` : `CAST(${from}.${quoteIdent(c.column)} AS JSON)`);
       if (valuesFromState) {
         // Only the values that changed (most commits change none: a page view moves no order total).
         const changed = t.computed.map((c, i) => `SELECT $${i + 1} AS key, e.pid AS pid, ${valueOf(c, 'e')} AS value FROM seg_eval e LEFT JOIN seg_old o ON o.pid = e.pid
           WHERE ${mirrorValue({ column: c.column, name: '', hashed: true }, 'e.')} IS DISTINCT FROM o.${quoteIdent(c.stateColumn ?? '')}`).join(' UNION ALL ');
         await w.run(`CREATE OR REPLACE TEMP TABLE seg_values AS ${changed}`, t.computed.map((c) => c.key));
-        if (num((await this.all('SELECT count(*) AS n FROM seg_values', [], w))[0]?.['n']) > 0) {
-          await w.run(`DELETE FROM computed_values v WHERE v.workspace_id = $1 AND v.profile_id IN (SELECT pid FROM seg_values)
-            AND EXISTS (SELECT 1 FROM seg_values x WHERE x.key = v.key AND x.pid = v.profile_id)`, [t.workspaceId]);
-          await w.run(`INSERT INTO computed_values SELECT $1, key, pid, value, ${TS('$2')} FROM seg_values WHERE value IS NOT NULL`, [t.workspaceId, now]);
+        await this.writeValues(w, t.workspaceId, now);
+      } else if (valuesSince) {
+        // Prepared from the snapshot (prepareValues): late profiles are left alone, and the profiles fast
+        // runs applied since are rewritten whole from this plan (their values, and so their state hashes).
+        await w.run('DELETE FROM seg_values WHERE pid IN (SELECT pid FROM seg_late)');
+        if (valuesSince.size > 0) {
+          const redo = listValue([...valuesSince]);
+          await w.run('DELETE FROM seg_values WHERE list_contains($1, pid)', [redo]);
+          await w.run(`INSERT INTO seg_values SELECT key, pid, value FROM (${allValues(t)}) WHERE list_contains($${t.computed.length + 1}, pid)`,
+            [...t.computed.map((c) => c.key), redo]);
         }
+        await this.writeValues(w, t.workspaceId, now);
       } else {
         if (t.computed.length > 0) {
           // one delete for every trait of the run (each was a scan of all computed values: ~0.1 s per trait per fast run at 1M profiles)
