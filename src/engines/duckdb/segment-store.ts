@@ -219,9 +219,9 @@ export class DuckDBSegmentStore implements SegmentStorage {
         const { builtSeq, diffSeq } = await inTransaction(w, async () => {
           const seq = num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM events', [], w))[0]?.['s']);
           await this.materialize(w, q);
-          // the new state table and the changed computed values before the lock too (under it, late
-          // profiles' rows are put back: writeState; fast runs' profiles are redone)
-          if (t.state) await this.createState(w, t, seq);
+          // the changed computed values before the lock too (under it, fast runs' profiles are redone).
+          // (The new state table is not: built in this transaction and changed in the apply's, its
+          // rows' deletes in the WAL did not replay after a crash: "Conflict on tuple deletion!".)
           if (t.computed.length > 0) await this.prepareValues(w, t);
           return { builtSeq: seq, diffSeq: t.segments.length > 0 ? await this.prepareDiff(w, t) : undefined };
         });
@@ -248,27 +248,6 @@ export class DuckDBSegmentStore implements SegmentStorage {
         ON n.segment_key = c.segment_key AND n.profile_id = c.profile_id
       WHERE n.profile_id IS NULL OR c.profile_id IS NULL`, [t.workspaceId, listValue(keys)]);
     return num((await this.all('SELECT coalesce(max(seq), 0) AS s FROM membership_history WHERE workspace_id = $1', [t.workspaceId], w))[0]?.['s']);
-  }
-
-  /**
-   * A full run's state table, `<table>_new`, from the plan (every profile of the snapshot; the apply
-   * replaces late profiles' rows and swaps it in): its aggregates, then the mirrors of the memberships
-   * and computed values of the definitions state keeps.
-   */
-  private async createState(w: DuckDBConnection, t: EvaluationTarget, builtSeq: number): Promise<void> {
-    const columns: Mirror[] = [...(t.state?.columns ?? []), ...this.mirrors(t, null)];
-    const select = columns.map((c) => `, ${mirrorValue(c)} AS ${quoteIdent(c.name)}`).join('');
-    await w.run(`CREATE OR REPLACE TABLE ${quoteIdent(`${this.stateTable(t.workspaceId)}_new`)} AS
-      SELECT pid, CAST(CASE WHEN st_future = 1 THEN -1 ELSE $1 END AS BIGINT) AS hwm${select} FROM seg_eval`, [BigInt(builtSeq)]);
-  }
-
-  /** The mirror columns of a run: all the target's when building the state (`have` null), else those the table has. */
-  private mirrors(t: EvaluationTarget, have: ReadonlySet<string> | null): Mirror[] {
-    const keep = (col: string | undefined): col is string => col !== undefined && (have === null || have.has(col));
-    return [
-      ...t.segments.flatMap((s) => (keep(s.stateColumn) ? [{ column: s.column, name: s.stateColumn }] : [])),
-      ...t.computed.flatMap((c) => (keep(c.stateColumn) ? [{ column: c.column, name: c.stateColumn, hashed: true }] : [])),
-    ];
   }
 
   /**
@@ -548,12 +527,12 @@ export class DuckDBSegmentStore implements SegmentStorage {
     const table = this.stateTable(t.workspaceId);
     // the aggregates, then the mirrors (memberships, computed values) of the definitions state keeps
     const columns: Mirror[] = [...st.columns, ...mirror];
+    const select = columns.map((c) => `, ${mirrorValue(c)} AS ${quoteIdent(c.name)}`).join('');
     const names = columns.map((c) => `, ${quoteIdent(c.name)}`).join('');
     if (st.mode === 'build') {
-      // built from the snapshot before the lock (createState), with the late profiles' rows in it too
       const fresh = `${table}_new`;
+      await w.run(`CREATE OR REPLACE TABLE ${quoteIdent(fresh)} AS SELECT pid, CAST(CASE WHEN st_future = 1 THEN -1 ELSE $1 END AS BIGINT) AS hwm${select} FROM seg_eval`, [BigInt(builtSeq)]);
       if (late) {
-        await w.run(`DELETE FROM ${quoteIdent(fresh)} WHERE pid IN (SELECT pid FROM seg_late)`);
         // Profiles with events after the snapshot keep their current rows when those have every column;
         // otherwise they are marked invalid (the slow lane evaluates them until the next full run).
         const have = await this.columnsOf(table, w);

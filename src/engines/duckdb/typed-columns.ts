@@ -68,6 +68,24 @@ export class TypedColumns {
    * events in chunks of row ids (each chunk briefly holds the ingest lock), then mark them ready.
    * Also finishes a back-fill an earlier process left unfinished. Returns the paths added.
    */
+  /**
+   * A checkpoint right after columns are added to events, so that the ALTER leaves the WAL: DuckDB
+   * (1.5.x) cannot replay `ADD COLUMN` on a table with a `nextval` default (events.seq), and a process
+   * that died before the next checkpoint left a database that would not open ("Failure while replaying
+   * WAL file … no default database set"; reproduced by killing a process mid-ingest). A checkpoint
+   * fails while other transactions run (a full run's snapshot), so it is retried for up to a minute.
+   */
+  private async checkpointAfterAlter(): Promise<void> {
+    for (let attempt = 0; attempt < 120; attempt++) {
+      try {
+        await this.writeLock.run(() => this.writer.run('CHECKPOINT'));
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   async ensure(paths: PropertyPath[], opts: TypedColumnsOptions): Promise<number> {
     return this.maintenance.run(async () => {
       const known = new Set(this.entries.map((e) => e.base));
@@ -90,6 +108,7 @@ export class TypedColumns {
           // inside the lock: the next insert fills the new columns
           this.entries = [...this.entries, ...fresh];
         });
+        await this.checkpointAfterAlter();
       }
       const pending = this.entries.filter((e) => !e.ready);
       if (pending.length === 0) return fresh.length;
