@@ -16,6 +16,19 @@ const SEED = Number(process.env['SEGMENTA_SEED'] ?? 7);
 
 const track = (userId: string, event: string, i: number | string) => ({ type: 'track', userId, event, messageId: `${userId}-${event}-${i}`, properties: { revenue: 10 } });
 
+/** Fast runs wait until the returned function is called (what happens meanwhile is the other lanes'). */
+function holdFastRuns(sg: Segmenta): () => void {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const store = sg.store.segments;
+  const evaluate = store.evaluate.bind(store);
+  store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
+    if (t.lane === 'fast') await gate;
+    return evaluate(q, t);
+  };
+  return release;
+}
+
 async function shop(sg: Segmenta): Promise<string> {
   const { workspace: ws } = await sg.workspaces.create('t');
   await sg.ingest.submit(ws, ['a', 'b', 'c'].map((u) => track(u, 'Product Viewed', 0)), { source: 'api', mode: 'atomic' });
@@ -140,13 +153,7 @@ test('a full run whose diff was taken from its snapshot redoes the profiles whos
     const ws = await shop(sg);
     const store = sg.store.segments;
     // fast runs held back until the end: the memberships below are the instant lane's and the full run's
-    let releaseFast!: () => void;
-    const fastGate = new Promise<void>((r) => { releaseFast = r; });
-    const evaluate = store.evaluate.bind(store);
-    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
-      if (t.lane === 'fast') await fastGate;
-      return evaluate(q, t);
-    };
+    const releaseFast = holdFastRuns(sg);
     // the instant write for a's ping waits until the full run has diffed against its snapshot, and the
     // full run's apply waits until that write is committed
     let releaseInstant!: () => void;
@@ -204,13 +211,7 @@ test('a full run rewrites the computed values of the profiles fast runs applied 
     const days = async () => (await sg.store.segments.computedValues(ws, String(pid))).find((v) => v.key === 'days')?.value;
     assert.equal(await days(), 7, 'the full run at its time');
     const store = sg.store.segments;
-    let releaseFast!: () => void;
-    const fastGate = new Promise<void>((r) => { releaseFast = r; });
-    const evaluate = store.evaluate.bind(store);
-    store.evaluate = async (q: CompiledQuery, t: EvaluationTarget) => {
-      if (t.lane === 'fast') await fastGate;
-      return evaluate(q, t);
-    };
+    const releaseFast = holdFastRuns(sg);
     // the fast run for a's page view applies between the full run's snapshot and its apply
     const internals = store as unknown as { prepareDiff(w: unknown, t: EvaluationTarget): Promise<number> };
     const prepareDiff = internals.prepareDiff.bind(store);
