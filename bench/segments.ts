@@ -99,13 +99,13 @@ export async function generate(file: string, ws: string, profiles: number, event
       UNION ALL SELECT i, 'age', CAST(18 + hash(i, 2) % 60 AS VARCHAR) FROM range(${profiles}) t(i)
       UNION ALL SELECT i, 'birthday', '"' || strftime(DATE '1960-01-01' + CAST(hash(i, 3) % 15000 AS INTEGER), '%Y-%m-%d') || '"' FROM range(${profiles}) t(i))`, [ws]);
   // events: per row a profile, a kind, a time within two years; orders carry revenue and a line item
-  await c.run(`INSERT INTO events (workspace_id, message_id, type, event, profile_id, timestamp, received_at, source, properties, context, revenue)
+  await c.run(`INSERT INTO events (workspace_id, message_id, type, event, profile_id, timestamp, received_at, source, properties, context, revenue, seq)
     SELECT $1, 'm' || i, 'track', ev, ${pid('hash(i, 11) % ' + profiles)}, make_timestamptz(ts * 1000), make_timestamptz(ts * 1000), 'bench',
       CASE WHEN ev = 'Order Completed'
         THEN '{"revenue":' || rev || ',"currency":"' || (CASE hash(i, 13) % 3 WHEN 0 THEN 'USD' ELSE 'EUR' END) || '","products":[{"product_id":"sku' || prod || '","category":"' || cat || '","price":' || price || '}]}'
         ELSE '{"product_id":"sku' || prod || '","category":"' || cat || '","price":' || price || '}' END,
       CASE WHEN hash(i, 17) % 10 = 0 THEN '{"campaign":{"source":"newsletter"},"consent":{"categoryPreferences":{"marketing":true}}}' ELSE '{}' END,
-      CASE WHEN ev = 'Order Completed' THEN rev END
+      CASE WHEN ev = 'Order Completed' THEN rev END, nextval('event_seq')
     FROM (SELECT i,
         CASE WHEN hash(i, 5) % 100 < 60 THEN 'Product Viewed' WHEN hash(i, 5) % 100 < 80 THEN 'Product Added'
              WHEN hash(i, 5) % 100 < 90 THEN 'Checkout Started' ELSE 'Order Completed' END AS ev,

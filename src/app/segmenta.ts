@@ -23,7 +23,12 @@ export interface SegmentaOptions {
   threads?: number;
   /** DuckDB memory limit, e.g. '4GB' (default: DuckDB's, 80 % of the machine's memory). */
   memoryLimit?: string;
+  /** Write-ahead log size in MiB past which a checkpoint is due (default 1024). */
+  checkpointThresholdMiB?: number;
 }
+
+/** How often a server checks whether the WAL is past its threshold. */
+const WAL_CHECK_MS = 5_000;
 
 export class Segmenta {
   readonly workspaces: WorkspaceService;
@@ -34,6 +39,7 @@ export class Segmenta {
   readonly behavioural: BehaviouralService;
   readonly insights: InsightsService;
   readonly ml: MlService;
+  private walTimer: NodeJS.Timeout | undefined;
 
   private constructor(readonly store: StoragePort, ingestConfig: IngestConfig, segmentsConfig: SegmentsConfig, webhooksConfig: WebhooksConfig) {
     this.workspaces = new WorkspaceService(store);
@@ -56,10 +62,14 @@ export class Segmenta {
     this.segments.startRefresh(async () => (await this.store.listWorkspaces()).map((w) => w.id));
     void this.segments.ensureTypedColumns().catch(() => undefined); // paths added before a restart, or a back-fill it cut short
     void this.webhooks.kick().catch(() => undefined); // retries pending from before a restart
+    // The WAL past its threshold without a checkpoint (overlapping writes keep DuckDB's automatic one
+    // from running): tried every few seconds until one goes through.
+    this.walTimer ??= setInterval(() => void this.store.checkpointIfNeeded().catch(() => undefined), WAL_CHECK_MS);
+    this.walTimer.unref();
   }
 
   static async open(opts: SegmentaOptions): Promise<Segmenta> {
-    const store = await DuckDBEngine.open({ dataDir: opts.dataDir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}) });
+    const store = await DuckDBEngine.open({ dataDir: opts.dataDir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}), ...(opts.checkpointThresholdMiB ? { checkpointThresholdMiB: opts.checkpointThresholdMiB } : {}) });
     try {
       await store.migrate();
       // The ingest service loads its in-memory state (identity graph, recent message ids) on first use,
@@ -72,6 +82,7 @@ export class Segmenta {
   }
 
   async close(): Promise<void> {
+    if (this.walTimer) clearInterval(this.walTimer);
     await this.ingest.drain();
     await this.segments.stopBackground();
     await this.segments.idle();

@@ -25,7 +25,7 @@ export function createHttpApp(sg: Segmenta): Hono<AppEnv> {
   app.get('/metrics', (c) => {
     c.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     const l = sg.segments.latency;
-    return c.body(prometheusText(sg.ingest.metrics, sg.segments.metrics, process.memoryUsage(), process.uptime(), [
+    return c.body(prometheusText(sg.ingest.metrics, sg.segments.metrics, sg.store.walHealth(), process.memoryUsage(), process.uptime(), [
       { name: 'segmenta_ingest_commit_seconds', help: 'Group commits: identities resolved, rows written, committed (recent window).', window: sg.ingest.commitLatency },
       { name: 'segmenta_segment_instant_delay_seconds', help: 'Commit to instant entry / exit written (recent window).', window: l.instantDelay },
       { name: 'segmenta_segment_instant_lock_wait_seconds', help: 'Instant writes waiting for the write lock (a running apply).', window: l.instantLockWait },

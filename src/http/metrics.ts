@@ -6,6 +6,7 @@
 import type { IngestMetrics } from '../services/ingest.js';
 import type { LatencyWindow } from '../services/latency-window.js';
 import type { SegmentService } from '../services/segments.js';
+import type { StoragePort } from '../ports/storage.js';
 
 interface Metric {
   name: string;
@@ -21,7 +22,7 @@ export interface Summary {
   window: LatencyWindow;
 }
 
-export function prometheusText(ingest: IngestMetrics, segments: SegmentService['metrics'], memory: NodeJS.MemoryUsage, uptimeSeconds: number, summaries: Summary[] = []): string {
+export function prometheusText(ingest: IngestMetrics, segments: SegmentService['metrics'], wal: ReturnType<StoragePort['walHealth']>, memory: NodeJS.MemoryUsage, uptimeSeconds: number, summaries: Summary[] = []): string {
   const metrics: Metric[] = [
     { name: 'segmenta_ingest_accepted_messages_total', help: 'Messages accepted and durably committed.', type: 'counter', value: ingest.acceptedMessages },
     { name: 'segmenta_ingest_duplicate_messages_total', help: 'Messages dropped as duplicates of an earlier messageId.', type: 'counter', value: ingest.duplicateMessages },
@@ -39,6 +40,9 @@ export function prometheusText(ingest: IngestMetrics, segments: SegmentService['
     { name: 'segmenta_segment_instant_entries_total', help: 'Entries proven by new events alone, written right after their commit.', type: 'counter', value: segments.instantEntered },
     { name: 'segmenta_segment_instant_exits_total', help: 'Exits proven by new events alone, written right after their commit.', type: 'counter', value: segments.instantExited },
     { name: 'segmenta_segment_instant_failures_total', help: 'Instant-lane writes that failed (the lanes decided instead).', type: 'counter', value: segments.instantFailures },
+    { name: 'segmenta_storage_wal_bytes', help: 'Size of the write-ahead log not yet checkpointed into the database file.', type: 'gauge', value: wal.walBytes },
+    { name: 'segmenta_storage_checkpoints_total', help: 'Checkpoints run because the WAL had grown past its threshold without one.', type: 'counter', value: wal.checkpoints },
+    { name: 'segmenta_storage_checkpoints_busy_total', help: 'Such checkpoints refused because a write was open (tried again a few seconds later).', type: 'counter', value: wal.checkpointsBusy },
     { name: 'process_resident_memory_bytes', help: 'Resident memory of the process.', type: 'gauge', value: memory.rss },
     { name: 'nodejs_heap_used_bytes', help: 'V8 heap in use.', type: 'gauge', value: memory.heapUsed },
     { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', value: uptimeSeconds },

@@ -207,6 +207,9 @@ export interface StoragePort {
   migrate(): Promise<number[]>;
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
+  /** Checkpoint when the write-ahead log has grown past the engine's threshold without one. */
+  checkpointIfNeeded(): Promise<'small' | 'done' | 'busy'>;
+  walHealth(): { walBytes: number; checkpoints: number; checkpointsBusy: number };
 
   insertWorkspace(ws: WorkspaceRecord): Promise<void>;
   getWorkspace(id: string): Promise<WorkspaceRecord | undefined>;

@@ -3,7 +3,8 @@
  * property columns just added): the data folder opens again. Two patterns left a write-ahead log that
  * DuckDB (1.5.x) could not replay, and so a database that would not open:
  * - `ALTER TABLE events ADD COLUMN` (typed columns) before a checkpoint ("no default database set",
- *   from the `nextval` default of events.seq): a checkpoint now follows the ALTER;
+ *   from the `nextval` default of events.seq): migration 9 dropped the default (ingest draws seq
+ *   itself), and a checkpoint follows the ALTER as well;
  * - a full run's state table created in one transaction and its rows deleted in another ("Conflict on
  *   tuple deletion!"): the table is built and changed in one transaction again.
  * The workload is test/crash/segment-workload.ts, killed at a seeded random moment in each round.

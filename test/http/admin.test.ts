@@ -95,6 +95,8 @@ test('/metrics speaks the Prometheus text format and counts ingestion', async ()
     assert.match(text, /^process_resident_memory_bytes \d+$/m);
     assert.match(text, /^# TYPE segmenta_segment_instant_entries_total counter$/m);
     assert.match(text, /^segmenta_segment_fast_runs_total \d+$/m);
+    assert.match(text, /^# TYPE segmenta_storage_wal_bytes gauge$/m);
+    assert.match(text, /^segmenta_storage_checkpoints_busy_total 0$/m);
     // the one commit shows in the commit summary; no instant write yet: NaN quantiles, count 0
     assert.match(text, /^# TYPE segmenta_ingest_commit_seconds summary$/m);
     assert.match(text, /^segmenta_ingest_commit_seconds\{quantile="0\.99"\} \d+(\.\d+)?(e-\d+)?$/m);

@@ -336,4 +336,15 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 9,
+    name: 'events.seq without a default: ingest supplies nextval itself (a crash after ADD COLUMN left a WAL DuckDB could not replay)',
+    statements: [
+      // DuckDB 1.5.x cannot replay `ALTER TABLE events ADD COLUMN` (typed property columns) while a
+      // column of events has a `nextval` default: the replay fails binding it ("no default database
+      // set") and the database does not open. Reproduced with SIGKILL after an ALTER; without the
+      // default the same WAL replays. Every insert into events names seq (duckdb-engine.ts).
+      `ALTER TABLE events ALTER COLUMN seq DROP DEFAULT`,
+    ],
+  },
 ];

@@ -64,16 +64,12 @@ export class TypedColumns {
   }
 
   /**
-   * Register the paths not registered yet (up to `max` in all), add their columns, back-fill older
-   * events in chunks of row ids (each chunk briefly holds the ingest lock), then mark them ready.
-   * Also finishes a back-fill an earlier process left unfinished. Returns the paths added.
-   */
-  /**
-   * A checkpoint right after columns are added to events, so that the ALTER leaves the WAL: DuckDB
-   * (1.5.x) cannot replay `ADD COLUMN` on a table with a `nextval` default (events.seq), and a process
-   * that died before the next checkpoint left a database that would not open ("Failure while replaying
-   * WAL file … no default database set"; reproduced by killing a process mid-ingest). A checkpoint
-   * fails while other transactions run (a full run's snapshot), so it is retried for up to a minute.
+   * A checkpoint right after columns are added to events, so that the ALTER leaves the WAL. DuckDB
+   * (1.5.x) could not replay `ADD COLUMN` while events.seq had a `nextval` default, and a process that
+   * died before the next checkpoint left a database that would not open (migration 9 dropped the
+   * default). Replaying DDL is DuckDB's least exercised path, so the ALTER still does not wait there
+   * for an automatic checkpoint. A checkpoint fails while other write transactions run, so it is
+   * retried for up to a minute.
    */
   private async checkpointAfterAlter(): Promise<void> {
     for (let attempt = 0; attempt < 120; attempt++) {
@@ -86,6 +82,11 @@ export class TypedColumns {
     }
   }
 
+  /**
+   * Register the paths not registered yet (up to `max` in all), add their columns, back-fill older
+   * events in chunks of row ids (each chunk briefly holds the ingest lock), then mark them ready.
+   * Also finishes a back-fill an earlier process left unfinished. Returns the paths added.
+   */
   async ensure(paths: PropertyPath[], opts: TypedColumnsOptions): Promise<number> {
     return this.maintenance.run(async () => {
       const known = new Set(this.entries.map((e) => e.base));
