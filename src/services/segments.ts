@@ -420,8 +420,10 @@ export class SegmentService {
     const d = DIALECTS[this.store.segments.dialect];
     const lane = opts.lane === 'fast' ? 'fast' : opts.lane === 'slow' && !opts.all ? 'slow' : null;
     const cls = classifyWorkspace(d, { workspaceId: ws, now, segments, computed });
-    // segments state can keep mirror their memberships in a state column (read by fast runs)
-    const stateColumns = new Map(segments.filter((s) => cls.segments.get(s.key)).map((s) => [s.key, membershipStateColumn(s.key, s.version)]));
+    // Every segment's memberships are mirrored in a state column: fast runs read those of the segments
+    // state keeps; a full run diffs all of them row-wise against the state (prepareDiff). The slow lane
+    // keeps the columns of its segments equal to the memberships it writes.
+    const stateColumns = new Map(segments.map((s) => [s.key, membershipStateColumn(s.key, s.version)]));
     // and computed traits state can keep their last written values
     const computedColumns = new Map(computed.filter((c) => cls.computed.get(c.key)).map((c) => [c.key, computedStateColumn(c)]));
     if (lane) {

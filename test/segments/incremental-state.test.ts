@@ -91,6 +91,34 @@ async function valueMirrorMismatches(sg: Segmenta, ws: string, defs: ComputedTra
   return out;
 }
 
+/**
+ * Every segment's members equal a from-scratch evaluation at `now`; no membership twice; each
+ * (segment, profile)'s history alternates entered / exited and ends as the membership stands; valid
+ * state rows mirror the memberships. Returns the evaluation's rows.
+ */
+async function assertMembershipsHold(sg: Segmenta, ws: string, segments: Array<{ key: string; condition: Condition }>, computed: ComputedTraitDefinition[], now: number, label: string) {
+  const q = compileWorkspace(DIALECTS.duckdb, { workspaceId: ws, now, segments, computed });
+  const rows = await sg.store.segments.query(q);
+  for (const col of q.segmentColumns) {
+    const expected = rows.filter((x) => x[col.column] === true).map((x) => String(x['pid'])).sort();
+    const actual = (await sg.segments.members(ws, col.key, 1000)).map((m) => m.profileId).sort();
+    assert.deepEqual(actual, expected, `${label}: members of ${col.key} (SEGMENTA_SEED=${SEED})`);
+  }
+  const dup = await sg.store.segments.query({ sql: `SELECT segment_key, profile_id FROM memberships GROUP BY ALL HAVING count(*) > 1`, params: [], segmentColumns: [], computedColumns: [] });
+  assert.deepEqual(dup, [], `${label}: duplicate memberships (SEGMENTA_SEED=${SEED})`);
+  const hist = await sg.store.segments.query({
+    sql: `SELECT h.segment_key, h.profile_id, list(h.change ORDER BY h.seq) AS changes, any_value(m.profile_id IS NOT NULL) AS member
+      FROM membership_history h LEFT JOIN memberships m USING (workspace_id, segment_key, profile_id) GROUP BY ALL`,
+    params: [], segmentColumns: [], computedColumns: [] });
+  for (const h of hist) {
+    const changes = h['changes'] as string[];
+    const alternates = changes.every((c, i) => c === (i % 2 === 0 ? 'entered' : 'exited'));
+    assert.ok(alternates && (changes.length % 2 === 1) === h['member'], `${label}: history of ${String(h['segment_key'])} / ${String(h['profile_id'])}: ${changes.join(', ')}, member ${String(h['member'])} (SEGMENTA_SEED=${SEED})`);
+  }
+  assert.deepEqual(await mirrorMismatches(sg, ws, segments.map((x) => x.key)), [], `${label}: state membership columns (SEGMENTA_SEED=${SEED})`);
+  return rows;
+}
+
 test(`fast lane = whole history after every commit (seed ${SEED})`, async () => {
   const r = mulberry32(SEED);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -142,28 +170,9 @@ test(`fast lane = whole history after every commit (seed ${SEED})`, async () => 
       await full;
       await sg.segments.idle();
 
-      const q = compileWorkspace(DIALECTS.duckdb, { workspaceId: ws, now: Date.now(), segments: SEGMENTS, computed: COMPUTED });
-      const rows = await sg.store.segments.query(q);
-      for (const col of q.segmentColumns) {
-        const expected = rows.filter((x) => x[col.column] === true).map((x) => String(x['pid'])).sort();
-        const actual = (await sg.segments.members(ws, col.key, 1000)).map((m) => m.profileId).sort();
-        assert.deepEqual(actual, expected, `round ${round}: members of ${col.key} (SEGMENTA_SEED=${SEED})`);
-      }
-      // Memberships mirrored in state rows (fast runs read them): no membership twice, and each
-      // (segment, profile)'s history alternates entered / exited and ends as the membership stands.
-      const dup = await sg.store.segments.query({ sql: `SELECT segment_key, profile_id FROM memberships GROUP BY ALL HAVING count(*) > 1`, params: [], segmentColumns: [], computedColumns: [] });
-      assert.deepEqual(dup, [], `round ${round}: duplicate memberships (SEGMENTA_SEED=${SEED})`);
-      const hist = await sg.store.segments.query({
-        sql: `SELECT h.segment_key, h.profile_id, list(h.change ORDER BY h.seq) AS changes, any_value(m.profile_id IS NOT NULL) AS member
-          FROM membership_history h LEFT JOIN memberships m USING (workspace_id, segment_key, profile_id) GROUP BY ALL`,
-        params: [], segmentColumns: [], computedColumns: [] });
-      assert.deepEqual(await mirrorMismatches(sg, ws, SEGMENTS.map((x) => x.key)), [], `round ${round}: state membership columns (SEGMENTA_SEED=${SEED})`);
+      const rows = await assertMembershipsHold(sg, ws, SEGMENTS, COMPUTED, Date.now(), `round ${round}`);
       assert.deepEqual(await valueMirrorMismatches(sg, ws, COMPUTED), [], `round ${round}: state computed-value columns (SEGMENTA_SEED=${SEED})`);
-      for (const h of hist) {
-        const changes = h['changes'] as string[];
-        const alternates = changes.every((c, i) => c === (i % 2 === 0 ? 'entered' : 'exited'));
-        assert.ok(alternates && (changes.length % 2 === 1) === h['member'], `round ${round}: history of ${String(h['segment_key'])} / ${String(h['profile_id'])}: ${changes.join(', ')}, member ${String(h['member'])} (SEGMENTA_SEED=${SEED})`);
-      }
+      const q = compileWorkspace(DIALECTS.duckdb, { workspaceId: ws, now: Date.now(), segments: SEGMENTS, computed: COMPUTED });
       for (const row of rows) {
         const pid = String(row['pid']);
         const got = new Map((await sg.store.segments.computedValues(ws, pid)).map((v) => [v.key, v.value]));
@@ -181,6 +190,62 @@ test(`fast lane = whole history after every commit (seed ${SEED})`, async () => 
     assert.ok(m.fastRuns > fastBefore, 'the fast lane ran');
     assert.ok(m.slowRuns > 0, 'the slow lane ran (windows, distinct counts, sequences, most frequent, invalid profiles)');
     assert.ok(m.fastEventsRead < 8 * 10, `fast runs read only new events (${m.fastEventsRead})`);
+  } finally {
+    await sg.segments.idle();
+    await sg.close();
+  }
+});
+
+test('a full run diffs against the state rows where they mirror the memberships, pair-wise where they cannot tell', async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 3_600_000 } });
+  try {
+    const ws = (await sg.workspaces.create('diff')).workspace;
+    const t0 = Date.now();
+    let n = 0;
+    const order = (userId: string, daysAgo: number, revenue = 50) => ({ type: 'track', userId, event: OC, properties: { revenue }, timestamp: new Date(t0 - daysAgo * D).toISOString(), messageId: `o${++n}` });
+    await sg.ingest.submit(ws, [order('a', 2), order('b', 5), order('c', 30, 400), order('d', 1), order('f', 8),
+      { type: 'track', userId: 'e', event: 'Product Viewed', properties: {}, timestamp: new Date(t0 - 3 * D).toISOString(), messageId: 'v1' }], { source: 'api', mode: 'atomic' });
+    // all kept in state (membership columns), so a later full run diffs them row-wise
+    const segments: Array<{ key: string; condition: Condition }> = [
+      { key: 'recent', condition: { type: 'last_performed', event: OC, op: 'within_last', amount: 7, unit: 'days' } },
+      { key: 'buyer', condition: { type: 'event', event: OC } },
+      { key: 'not_buyer', condition: { type: 'not', condition: { type: 'event', event: OC } } },
+    ];
+    for (const x of segments) await sg.segments.create(ws, x);
+    await sg.segments.idle();
+    await sg.segments.compute(ws, { now: t0 });
+    await assertMembershipsHold(sg, ws, segments, [], t0, 'built');
+    const info = await sg.store.segments.stateInfo(ws, []);
+    for (const x of segments) assert.ok(info?.columns.has(membershipStateColumn(x.key, 1)), `the state mirrors ${x.key}`);
+    const historyRows = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
+    const exitsOf = async (key: string) => (await sg.store.segments.query({ sql: `SELECT count(*) AS n FROM membership_history WHERE segment_key = $1 AND change = 'exited'`, params: [{ name: 'p1', type: 'string', value: key }], segmentColumns: [], computedColumns: [] }))[0]?.['n'];
+
+    // the clock moves on: b's and f's last orders are now more than 7 days ago (row-wise exits)
+    const t1 = t0 + 4 * D;
+    assert.equal(Number(await exitsOf('recent')), 0);
+    await sg.segments.compute(ws, { now: t1 });
+    await assertMembershipsHold(sg, ws, segments, [], t1, 'clock moved');
+    assert.equal(Number(await exitsOf('recent')), 1, 'b left recent (f was never in it)');
+
+    // a state row marked invalid has no membership columns: read as "member of nothing" it would make
+    // d enter buyer and recent again (a second membership each); diffed pair-wise, nothing changes
+    const dId = (await sg.profiles.get(ws, 'd')).profileId;
+    assert.ok((await sg.segments.members(ws, 'recent', 100)).some((m) => m.profileId === dId), 'd is in recent');
+    await sg.store.segments.invalidateState(ws, [dId]);
+    const before = await historyRows();
+    await sg.segments.compute(ws, { now: t1 });
+    await assertMembershipsHold(sg, ws, segments, [], t1, 'an invalid row');
+    assert.equal(await historyRows(), before, 'no entry or exit for the invalid row nor anyone else');
+
+    // a segment created after the state was built has no column in it: its first full run diffs it
+    // pair-wise (the others row-wise), and the next builds its column
+    const big = { key: 'big', condition: { type: 'aggregate', event: OC, fn: 'sum', path: 'properties.revenue', op: 'gte', value: 300 } } as const;
+    await sg.segments.create(ws, big);
+    segments.push(big);
+    await sg.segments.idle();
+    await sg.segments.compute(ws, { now: t1 });
+    await assertMembershipsHold(sg, ws, segments, [], t1, 'a new segment');
+    assert.deepEqual((await sg.segments.members(ws, 'big', 100)).length, 1, 'c spent 400');
   } finally {
     await sg.segments.idle();
     await sg.close();
