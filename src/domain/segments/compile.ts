@@ -674,6 +674,18 @@ class Compiler {
   // ---- event leaves --------------------------------------------------------------------------------
 
   /** A boolean over one ev row (qualified by `r`): message type, name, window and filters. */
+  /** The lower bound of a window on `ts` (of the row alias `r`), or null without one. */
+  private windowStart(w: Window | undefined, r: string): string | null {
+    const ts = r ? `${r}.ts` : 'ts';
+    if (w?.type === 'last') {
+      const bound = this.p.int(this.input.now - w.amount * UNIT_MS[w.unit]);
+      this.nowPlaceholders.add(bound);
+      return `${ts} > ${bound}`;
+    }
+    if (w?.type === 'between') return `${ts} >= ${this.p.int(Date.parse(isoUtc(w.from)))}`;
+    return null;
+  }
+
   private selector(s: EventSelector, w: Window | undefined, r = ''): string {
     const { d, p } = this;
     const col = (c: string) => (r ? `${r}.${c}` : c);
@@ -850,14 +862,22 @@ class Compiler {
     }
     where.push(`e${n - 1}.ts - e0.ts <= ${T}`);
     let body: string;
-    const rowsOf = [...c.steps.map((st) => this.selector(st as EventSelector, c.window)), ...(c.thenNot ? [this.selector(c.thenNot, undefined)] : [])];
+    // A blocker counts only from the last step on, and the steps are inside the window: blockers from
+    // before the window's start can never count. Leaving them out kept the abandoned-cart rows to the
+    // window's orders instead of every order ever (5M of 50M events in the segment bench).
+    const blocker = (r: string) => {
+      const sel = this.selector(c.thenNot as EventSelector, undefined, r);
+      const start = this.windowStart(c.window, r);
+      return start ? `(${sel} AND ${start})` : sel;
+    };
+    const rowsOf = [...c.steps.map((st) => this.selector(st as EventSelector, c.window)), ...(c.thenNot ? [blocker('')] : [])];
     const readers = [...where];
     if (!c.thenNot) {
       body = `SELECT e0.pid AS pid, 1 AS hit FROM ${from.join(' ')} WHERE ${where.join(' AND ')} GROUP BY e0.pid`;
     } else {
       where.push(`e${n - 1}.ts + ${T} <= ${p.int(this.input.now)}`);
       const chains = `SELECT DISTINCT e0.pid AS pid, e${n - 1}.ts AS tend FROM ${from.join(' ')} WHERE ${where.join(' AND ')}`;
-      const blocks = this.selector(c.thenNot, undefined, 'x0');
+      const blocks = blocker('x0');
       readers.push(blocks);
       const xs = `SELECT x0.pid AS pid, x0.ts AS ts FROM ${pre} x0 WHERE ${blocks}`;
       const blocked = d.agg('count', '', `coalesce(x.ts >= ch.tend AND x.ts <= ch.tend + ${T}, false)`);
