@@ -40,6 +40,8 @@ const COMPUTED: ComputedTraitDefinition[] = [
   { key: 'last_cat', kind: 'last', event: '*', path: 'context.category' },
   { key: 'cats', kind: 'unique_list', event: '*', path: 'properties.category' },
   { key: 'odd', kind: 'max', event: '*', path: 'properties.odd key' },
+  { key: 'item_cats', kind: 'unique_list', event: '*', path: 'products.category' },
+  { key: 'item_rev', kind: 'sum', event: 'Order Completed', path: 'products.revenue', where: [{ path: 'products.currency', op: 'eq', value: 'EUR' }] },
 ];
 
 /** A JSON value; objects use the same keys, so generated nested paths (properties.a.b) often exist. */
@@ -52,6 +54,13 @@ function handWritten(): Condition[] {
     { op: 'more_than_ago', amount: 30, unit: 'days' }, { op: 'anniversary_within', days: 40 },
   ];
   const out: Condition[] = [];
+  for (const path of ['products.revenue', 'products.when', 'products.odd key.currency']) {
+    for (const c of comparisons) out.push({ type: 'event', event: '*', where: [{ path, ...c } as never] });
+    out.push({ type: 'aggregate', event: '*', fn: 'avg', path, op: 'gt', value: 20 });
+    out.push({ type: 'aggregate', event: 'Order Completed', fn: 'count_distinct', path, op: 'gte', value: 2 });
+  }
+  // two filters on the same line
+  out.push({ type: 'event', event: '*', where: [{ path: 'products.currency', op: 'eq', value: 'EUR' }, { path: 'products.revenue', op: 'gt', value: 10 }] });
   for (const path of ['properties.revenue', 'properties.when', 'context.category', 'properties.odd key.currency']) {
     for (const c of comparisons) out.push({ type: 'event', event: '*', where: [{ path, ...c } as never] });
     out.push({ type: 'last_value', event: '*', path, op: 'eq', value: true });
@@ -85,6 +94,11 @@ function batch(rand: () => number, n: number, tag: string, now: number) {
     const ctx: Record<string, unknown> = {};
     for (const k of KEYS) if (rand() < 0.6) props[k] = value(rand);
     for (const k of KEYS) if (rand() < 0.3) ctx[k] = value(rand);
+    // order lines: objects of the same keys, now and then a line or a whole value that is not one
+    if (rand() < 0.5) {
+      props['products'] = rand() < 0.1 ? value(rand) : Array.from({ length: Math.floor(rand() * 4) }, () =>
+        rand() < 0.85 ? Object.fromEntries(KEYS.filter(() => rand() < 0.6).map((k) => [k, value(rand, 1)])) : value(rand, 2));
+    }
     out.push({
       type: 'track', userId: `u${Math.floor(rand() * 12)}`, event: EVENTS[Math.floor(rand() * EVENTS.length)], messageId: `${tag}-${i}`,
       timestamp: new Date(now - Math.floor(rand() * 400) * D).toISOString(), properties: props, context: ctx,
@@ -132,6 +146,7 @@ test(`typed property columns read the same values as the JSON (back-filled and i
     const json = await rowsOf(sg, input);
     const viaColumns = await rowsOf(sg, { ...input, typedColumns: typed });
     assert.ok(!json.sql.includes('tp_') && viaColumns.sql.includes('tp_'), 'the typed plan reads the columns, the other the JSON');
+    assert.ok(viaColumns.sql.includes('li_i') && !json.sql.includes('li_i'), 'the typed plan reads the line items from their columns');
     assert.equal(viaColumns.rows.size, json.rows.size);
     for (const [pid, row] of json.rows) assert.equal(viaColumns.rows.get(pid), row, `profile ${pid}`);
     // the comparison means something: the generated segments both hold and fail

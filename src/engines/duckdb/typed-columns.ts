@@ -13,12 +13,14 @@ import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { Params } from '../../domain/sql/dialect.js';
 import { duckdbDialect } from '../../domain/sql/dialects.js';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
-import { propertyColumn, propertyColumnValues, TYPED_SUFFIXES, type PropertyPath, type TypedSuffix } from '../../domain/segments/compile.js';
+import { itemColumnValues, propertyColumn, propertyColumnValues, TYPED_SUFFIXES, type PropertyPath, type TypedSuffix } from '../../domain/segments/compile.js';
 import type { TypedColumnsOptions } from '../../ports/segments.js';
 import { toDuckParams } from './params.js';
 import { inTransaction, type Serial } from './serial.js';
 
 const TYPES: Record<TypedSuffix, string> = { s: 'VARCHAR', b: 'BOOLEAN', r: 'VARCHAR' };
+/** A line-item path's columns hold one value per order line. */
+const typeOf = (path: PropertyPath, sfx: TypedSuffix) => (path.root === 'products' ? `${TYPES[sfx]}[]` : TYPES[sfx]);
 
 interface Entry { base: string; path: PropertyPath; ready: boolean }
 
@@ -35,7 +37,7 @@ export class TypedColumns {
   async load(): Promise<void> {
     const r = await this.writer.runAndReadAll('SELECT base, root, path, ready FROM property_columns ORDER BY created_at, base');
     // rows of a root this version does not know (written by another version) are left alone
-    this.entries = r.getRowObjects().filter((o) => o['root'] === 'properties' || o['root'] === 'context').map((o) => ({
+    this.entries = r.getRowObjects().filter((o) => o['root'] === 'properties' || o['root'] === 'context' || o['root'] === 'products').map((o) => ({
       base: String(o['base']), path: { root: String(o['root']) as PropertyPath['root'], keys: JSON.parse(String(o['path'])) as string[] }, ready: o['ready'] === true,
     }));
   }
@@ -50,15 +52,17 @@ export class TypedColumns {
    * registration on, so a back-fill never misses a row inserted while it runs). `source(root)` is the
    * SQL of the inserted row's JSON column.
    */
-  insertColumns(p: Params, source: (root: PropertyPath['root']) => string): { columns: string[]; values: string[] } {
+  insertColumns(p: Params, source: (root: 'properties' | 'context') => string): { columns: string[]; values: string[] } {
     const pairs = this.values(this.entries, p, source);
     return { columns: pairs.map(([c]) => c), values: pairs.map(([, v]) => v) };
   }
 
   /** Each typed column of these entries (quoted) with the SQL of its value over the JSON column `source(root)`. */
-  private values(entries: Entry[], p: Params, source: (root: PropertyPath['root']) => string): Array<[string, string]> {
+  private values(entries: Entry[], p: Params, source: (root: 'properties' | 'context') => string): Array<[string, string]> {
     return entries.flatMap((e) => {
-      const v = propertyColumnValues(duckdbDialect, p, `CAST(${source(e.path.root)} AS VARCHAR)`, e.path.keys);
+      const v = e.path.root === 'products'
+        ? itemColumnValues(duckdbDialect, p, `CAST(${source('properties')} AS VARCHAR)`, e.path.keys)
+        : propertyColumnValues(duckdbDialect, p, `CAST(${source(e.path.root)} AS VARCHAR)`, e.path.keys);
       return TYPED_SUFFIXES.map((sfx): [string, string] => [quoteIdent(`${e.base}_${sfx}`), v[sfx]]);
     });
   }
@@ -102,7 +106,7 @@ export class TypedColumns {
         await this.writeLock.run(async () => {
           await inTransaction(this.writer, async () => {
             for (const e of fresh) {
-              for (const sfx of TYPED_SUFFIXES) await this.writer.run(`ALTER TABLE events ADD COLUMN ${quoteIdent(`${e.base}_${sfx}`)} ${TYPES[sfx]}`);
+              for (const sfx of TYPED_SUFFIXES) await this.writer.run(`ALTER TABLE events ADD COLUMN ${quoteIdent(`${e.base}_${sfx}`)} ${typeOf(e.path, sfx)}`);
               await this.writer.run('INSERT INTO property_columns VALUES ($1, $2, $3, false, now())', [e.base, e.path.root, JSON.stringify(e.path.keys)]);
             }
           });
