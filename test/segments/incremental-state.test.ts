@@ -252,6 +252,46 @@ test('a full run diffs against the state rows where they mirror the memberships,
   }
 });
 
+test('the slow lane\'s membership columns survive a fast run\'s rewrite of the row, and a full run does not trust an empty one', async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 3_600_000 } });
+  try {
+    const ws = (await sg.workspaces.create('carry')).workspace;
+    const t0 = Date.now();
+    const at = (daysAgo: number) => new Date(t0 - daysAgo * D).toISOString();
+    await sg.ingest.submit(ws, [
+      { type: 'track', userId: 'x', event: 'Product Viewed', properties: { product_id: 'p1' }, timestamp: at(3), messageId: 'v1' },
+      { type: 'track', userId: 'x', event: 'Product Viewed', properties: { product_id: 'p2' }, timestamp: at(2), messageId: 'v2' },
+      { type: 'track', userId: 'x', event: OC, properties: { revenue: 10 }, timestamp: at(1), messageId: 'o1' },
+    ], { source: 'api', mode: 'atomic' });
+    // 'many' is the slow lane's (a distinct count), 'buyer' the fast lane's; the state mirrors both
+    const segments: Array<{ key: string; condition: Condition }> = [
+      { key: 'many', condition: { type: 'aggregate', event: 'Product Viewed', fn: 'count_distinct', path: 'properties.product_id', op: 'gte', value: 2 } },
+      { key: 'buyer', condition: { type: 'event', event: OC } },
+    ];
+    for (const x of segments) await sg.segments.create(ws, x);
+    await sg.segments.idle();
+    await sg.segments.compute(ws, { now: t0 });
+    await assertMembershipsHold(sg, ws, segments, [], t0, 'built');
+    const xId = (await sg.profiles.get(ws, 'x')).profileId;
+    const info = await sg.store.segments.stateInfo(ws, [xId]);
+    assert.ok(info?.columns.has(membershipStateColumn('many', 1)), 'the state mirrors the slow lane\'s segment too');
+    // a fast run rewrites x's row with the columns of its own segments
+    await sg.segments.compute(ws, { profileIds: [xId], lane: 'fast', stateInfo: info ?? undefined, now: t0 });
+    assert.deepEqual(await mirrorMismatches(sg, ws, ['many', 'buyer']), [], 'x is still a member of many in its state row');
+    // a column left empty (as by a lane that wrote the row without it): the full run diffs x pair-wise
+    const store = sg.store.segments as unknown as { writer: { run(sql: string): Promise<unknown> } };
+    await store.writer.run(`UPDATE "${info?.table ?? ''}" SET "${membershipStateColumn('many', 1)}" = NULL`);
+    const history = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
+    const before = await history();
+    await sg.segments.compute(ws, { now: t0 });
+    await assertMembershipsHold(sg, ws, segments, [], t0, 'an empty column');
+    assert.equal(await history(), before, 'x did not enter many a second time');
+  } finally {
+    await sg.segments.idle();
+    await sg.close();
+  }
+});
+
 test('a history run before the first full run of a process keeps the state membership columns equal to the memberships', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'segmenta-mirror-'));
   try {

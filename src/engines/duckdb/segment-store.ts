@@ -247,7 +247,8 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * 6.1 s at 1M profiles × 50 segments (2.8 s for the pairs, 3.3 s for the join), most of a full run's
    * apply; the rows compare in ~1 s. The state is trusted only where it holds: rows marked invalid
    * (hwm < 0: their columns are empty) and profiles without a row are diffed pair-wise against the
-   * memberships, as are segments the state has no column for (new or edited since it was built).
+   * memberships, as are segments the state has no column for (new or edited since it was built), and
+   * profiles whose row leaves some segment's column empty.
    */
   private async prepareDiff(w: DuckDBConnection, t: EvaluationTarget): Promise<number> {
     const keys = t.segments.map((s) => s.key);
@@ -260,7 +261,10 @@ export class DuckDBSegmentStore implements SegmentStorage {
     const params: DuckDBValue[] = [];
     const bind = (v: DuckDBValue) => `$${params.push(v)}`;
     if (rowWise.length > 0) {
-      await w.run(`CREATE OR REPLACE TEMP TABLE seg_unsure AS SELECT pid FROM ${quoteIdent(table)} WHERE hwm < 0
+      // (a row written by a lane without some segment's column, e.g. the instant lane's row for a
+      // profile newer than the state, leaves it NULL: unknown, not "not a member")
+      const unknown = rowWise.map((s) => `${quoteIdent(s.stateColumn ?? '')} IS NULL`).join(' OR ');
+      await w.run(`CREATE OR REPLACE TEMP TABLE seg_unsure AS SELECT pid FROM ${quoteIdent(table)} WHERE hwm < 0 OR ${unknown}
         UNION SELECT pid FROM seg_eval WHERE pid NOT IN (SELECT pid FROM ${quoteIdent(table)})`);
       const now = (s: SegmentTarget) => `coalesce(n.${quoteIdent(s.column)}, false)`;
       const before = (s: SegmentTarget) => `coalesce(o.${quoteIdent(s.stateColumn ?? '')}, false)`;
@@ -601,9 +605,19 @@ export class DuckDBSegmentStore implements SegmentStorage {
         [t.workspaceId, table, columns.map((c) => c.name).join(','), BigInt(builtSeq), ts(t.now)]);
       return;
     }
+    // The rows are rewritten whole; the columns this run does not write (the memberships of the
+    // segments the slow lane keeps) are carried over from the rows they replace.
+    const written = new Set(['pid', 'hwm', ...columns.map((c) => c.name)]);
+    const kept = [...await this.columnsOf(table, w)].filter((c) => !written.has(c));
+    if (kept.length > 0) {
+      await w.run(`CREATE OR REPLACE TEMP TABLE seg_prev AS SELECT pid${kept.map((c) => `, ${quoteIdent(c)}`).join('')} FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_eval)`);
+    }
     await w.run(`DELETE FROM ${quoteIdent(table)} WHERE pid IN (SELECT pid FROM seg_eval)`);
-    const values = columns.map((c) => `, ${mirrorValue(c)}`).join('');
-    await w.run(`INSERT INTO ${quoteIdent(table)} (pid, hwm${names}) SELECT pid, CASE WHEN st_future = 1 THEN -1 ELSE st_hwm END${values} FROM seg_eval`);
+    const values = columns.map((c) => `, ${mirrorValue(c, 'e.')}`).join('');
+    await w.run(`INSERT INTO ${quoteIdent(table)} (pid, hwm${names}${kept.map((c) => `, ${quoteIdent(c)}`).join('')})
+      SELECT e.pid, CASE WHEN e.st_future = 1 THEN -1 ELSE e.st_hwm END${values}${kept.map((c) => `, prev.${quoteIdent(c)}`).join('')}
+      FROM seg_eval e${kept.length > 0 ? ' LEFT JOIN seg_prev prev ON prev.pid = e.pid' : ''}`);
+    if (kept.length > 0) await w.run('DROP TABLE seg_prev');
   }
 
   async insertRuns(runs: RunRecord[]): Promise<void> {
