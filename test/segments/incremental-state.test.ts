@@ -292,6 +292,40 @@ test('the slow lane\'s membership columns survive a fast run\'s rewrite of the r
   }
 });
 
+test('a full run does not rewrite a number that differs from the written one only by rounding, and does rewrite a real change', async () => {
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 3_600_000 } });
+  try {
+    const ws = (await sg.workspaces.create('round')).workspace;
+    const t0 = Date.now();
+    await sg.ingest.submit(ws, [0.1, 0.2, 0.7].map((revenue, i) => ({ type: 'track', userId: 'x', event: OC, properties: { revenue, currency: 'EUR' }, timestamp: new Date(t0 - (i + 1) * D).toISOString(), messageId: `o${i}` })), { source: 'api', mode: 'atomic' });
+    const traits: ComputedTraitDefinition[] = [
+      { key: 'spent', kind: 'sum', event: OC, path: 'properties.revenue' },
+      { key: 'orders', kind: 'count', event: OC },
+      { key: 'cur', kind: 'last', event: OC, path: 'properties.currency' },
+    ];
+    for (const c of traits) await sg.segments.createComputedTrait(ws, c);
+    await sg.segments.idle();
+    await sg.segments.compute(ws, { now: t0 });
+    const xId = (await sg.profiles.get(ws, 'x')).profileId;
+    const before = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
+    // as if the last full run had added in another order: the same sum but for its last bits; and a count that is off
+    const store = sg.store.segments as unknown as { writer: { run(sql: string): Promise<unknown> } };
+    await store.writer.run(`UPDATE computed_values SET value = CAST(to_json(CAST(value AS DOUBLE) * (1 + 4e-16)) AS JSON) WHERE key = 'spent'`);
+    await store.writer.run(`UPDATE computed_values SET value = CAST(to_json(99) AS JSON) WHERE key = 'orders'`);
+    const tampered = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
+    assert.notEqual(tampered.get('spent')?.value, before.get('spent')?.value, 'the written sum now differs in its last bits');
+    await sg.segments.compute(ws, { now: t0 + 60_000 });
+    const after = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
+    assert.deepEqual(after.get('spent'), tampered.get('spent'), 'the sum was not written again (same value and computedAt)');
+    assert.equal(after.get('orders')?.value, 3, 'a count that is off is rewritten');
+    assert.equal(after.get('orders')?.computedAt, t0 + 60_000);
+    assert.deepEqual(after.get('cur'), before.get('cur'), 'an unchanged text value is left alone');
+  } finally {
+    await sg.segments.idle();
+    await sg.close();
+  }
+});
+
 test('a history run before the first full run of a process keeps the state membership columns equal to the memberships', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'segmenta-mirror-'));
   try {
