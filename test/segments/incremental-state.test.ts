@@ -196,135 +196,125 @@ test(`fast lane = whole history after every commit (seed ${SEED})`, async () => 
   }
 });
 
-test('a full run diffs against the state rows where they mirror the memberships, pair-wise where they cannot tell', async () => {
+/** A workspace in a new in-memory instance (full runs only when a test asks), closed after `body`. */
+async function inWorkspace(name: string, body: (sg: Segmenta, ws: string) => Promise<void>): Promise<void> {
   const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 3_600_000 } });
   try {
-    const ws = (await sg.workspaces.create('diff')).workspace;
-    const t0 = Date.now();
-    let n = 0;
-    const order = (userId: string, daysAgo: number, revenue = 50) => ({ type: 'track', userId, event: OC, properties: { revenue }, timestamp: new Date(t0 - daysAgo * D).toISOString(), messageId: `o${++n}` });
-    await sg.ingest.submit(ws, [order('a', 2), order('b', 5), order('c', 30, 400), order('d', 1), order('f', 8),
-      { type: 'track', userId: 'e', event: 'Product Viewed', properties: {}, timestamp: new Date(t0 - 3 * D).toISOString(), messageId: 'v1' }], { source: 'api', mode: 'atomic' });
-    // all kept in state (membership columns), so a later full run diffs them row-wise
-    const segments: Array<{ key: string; condition: Condition }> = [
-      { key: 'recent', condition: { type: 'last_performed', event: OC, op: 'within_last', amount: 7, unit: 'days' } },
-      { key: 'buyer', condition: { type: 'event', event: OC } },
-      { key: 'not_buyer', condition: { type: 'not', condition: { type: 'event', event: OC } } },
-    ];
-    for (const x of segments) await sg.segments.create(ws, x);
-    await sg.segments.idle();
-    await sg.segments.compute(ws, { now: t0 });
-    await assertMembershipsHold(sg, ws, segments, [], t0, 'built');
-    const info = await sg.store.segments.stateInfo(ws, []);
-    for (const x of segments) assert.ok(info?.columns.has(membershipStateColumn(x.key, 1)), `the state mirrors ${x.key}`);
-    const historyRows = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
-    const exitsOf = async (key: string) => (await sg.store.segments.query({ sql: `SELECT count(*) AS n FROM membership_history WHERE segment_key = $1 AND change = 'exited'`, params: [{ name: 'p1', type: 'string', value: key }], segmentColumns: [], computedColumns: [] }))[0]?.['n'];
-
-    // the clock moves on: b's and f's last orders are now more than 7 days ago (row-wise exits)
-    const t1 = t0 + 4 * D;
-    assert.equal(Number(await exitsOf('recent')), 0);
-    await sg.segments.compute(ws, { now: t1 });
-    await assertMembershipsHold(sg, ws, segments, [], t1, 'clock moved');
-    assert.equal(Number(await exitsOf('recent')), 1, 'b left recent (f was never in it)');
-
-    // a state row marked invalid has no membership columns: read as "member of nothing" it would make
-    // d enter buyer and recent again (a second membership each); diffed pair-wise, nothing changes
-    const dId = (await sg.profiles.get(ws, 'd')).profileId;
-    assert.ok((await sg.segments.members(ws, 'recent', 100)).some((m) => m.profileId === dId), 'd is in recent');
-    await sg.store.segments.invalidateState(ws, [dId]);
-    const before = await historyRows();
-    await sg.segments.compute(ws, { now: t1 });
-    await assertMembershipsHold(sg, ws, segments, [], t1, 'an invalid row');
-    assert.equal(await historyRows(), before, 'no entry or exit for the invalid row nor anyone else');
-
-    // a segment created after the state was built has no column in it: its first full run diffs it
-    // pair-wise (the others row-wise), and the next builds its column
-    const big = { key: 'big', condition: { type: 'aggregate', event: OC, fn: 'sum', path: 'properties.revenue', op: 'gte', value: 300 } } as const;
-    await sg.segments.create(ws, big);
-    segments.push(big);
-    await sg.segments.idle();
-    await sg.segments.compute(ws, { now: t1 });
-    await assertMembershipsHold(sg, ws, segments, [], t1, 'a new segment');
-    assert.deepEqual((await sg.segments.members(ws, 'big', 100)).length, 1, 'c spent 400');
+    await body(sg, (await sg.workspaces.create(name)).workspace);
   } finally {
     await sg.segments.idle();
     await sg.close();
   }
-});
+}
 
-test('the slow lane\'s membership columns survive a fast run\'s rewrite of the row, and a full run does not trust an empty one', async () => {
-  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 3_600_000 } });
-  try {
-    const ws = (await sg.workspaces.create('carry')).workspace;
-    const t0 = Date.now();
-    const at = (daysAgo: number) => new Date(t0 - daysAgo * D).toISOString();
-    await sg.ingest.submit(ws, [
-      { type: 'track', userId: 'x', event: 'Product Viewed', properties: { product_id: 'p1' }, timestamp: at(3), messageId: 'v1' },
-      { type: 'track', userId: 'x', event: 'Product Viewed', properties: { product_id: 'p2' }, timestamp: at(2), messageId: 'v2' },
-      { type: 'track', userId: 'x', event: OC, properties: { revenue: 10 }, timestamp: at(1), messageId: 'o1' },
-    ], { source: 'api', mode: 'atomic' });
-    // 'many' is the slow lane's (a distinct count), 'buyer' the fast lane's; the state mirrors both
-    const segments: Array<{ key: string; condition: Condition }> = [
-      { key: 'many', condition: { type: 'aggregate', event: 'Product Viewed', fn: 'count_distinct', path: 'properties.product_id', op: 'gte', value: 2 } },
-      { key: 'buyer', condition: { type: 'event', event: OC } },
-    ];
-    for (const x of segments) await sg.segments.create(ws, x);
-    await sg.segments.idle();
-    await sg.segments.compute(ws, { now: t0 });
-    await assertMembershipsHold(sg, ws, segments, [], t0, 'built');
-    const xId = (await sg.profiles.get(ws, 'x')).profileId;
-    const info = await sg.store.segments.stateInfo(ws, [xId]);
-    assert.ok(info?.columns.has(membershipStateColumn('many', 1)), 'the state mirrors the slow lane\'s segment too');
-    // a fast run rewrites x's row with the columns of its own segments
-    await sg.segments.compute(ws, { profileIds: [xId], lane: 'fast', stateInfo: info ?? undefined, now: t0 });
-    assert.deepEqual(await mirrorMismatches(sg, ws, ['many', 'buyer']), [], 'x is still a member of many in its state row');
-    // a column left empty (as by a lane that wrote the row without it): the full run diffs x pair-wise
-    const store = sg.store.segments as unknown as { writer: { run(sql: string): Promise<unknown> } };
-    await store.writer.run(`UPDATE "${info?.table ?? ''}" SET "${membershipStateColumn('many', 1)}" = NULL`);
-    const history = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
-    const before = await history();
-    await sg.segments.compute(ws, { now: t0 });
-    await assertMembershipsHold(sg, ws, segments, [], t0, 'an empty column');
-    assert.equal(await history(), before, 'x did not enter many a second time');
-  } finally {
-    await sg.segments.idle();
-    await sg.close();
-  }
-});
+test('a full run diffs against the state rows where they mirror the memberships, pair-wise where they cannot tell', () => inWorkspace('diff', async (sg, ws) => {
+  const t0 = Date.now();
+  let n = 0;
+  const order = (userId: string, daysAgo: number, revenue = 50) => ({ type: 'track', userId, event: OC, properties: { revenue }, timestamp: new Date(t0 - daysAgo * D).toISOString(), messageId: `o${++n}` });
+  await sg.ingest.submit(ws, [order('a', 2), order('b', 5), order('c', 30, 400), order('d', 1), order('f', 8),
+    { type: 'track', userId: 'e', event: 'Product Viewed', properties: {}, timestamp: new Date(t0 - 3 * D).toISOString(), messageId: 'v1' }], { source: 'api', mode: 'atomic' });
+  // all kept in state (membership columns), so a later full run diffs them row-wise
+  const segments: Array<{ key: string; condition: Condition }> = [
+    { key: 'recent', condition: { type: 'last_performed', event: OC, op: 'within_last', amount: 7, unit: 'days' } },
+    { key: 'buyer', condition: { type: 'event', event: OC } },
+    { key: 'not_buyer', condition: { type: 'not', condition: { type: 'event', event: OC } } },
+  ];
+  for (const x of segments) await sg.segments.create(ws, x);
+  await sg.segments.idle();
+  await sg.segments.compute(ws, { now: t0 });
+  await assertMembershipsHold(sg, ws, segments, [], t0, 'built');
+  const info = await sg.store.segments.stateInfo(ws, []);
+  for (const x of segments) assert.ok(info?.columns.has(membershipStateColumn(x.key, 1)), `the state mirrors ${x.key}`);
+  const historyRows = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
+  const exitsOf = async (key: string) => (await sg.store.segments.query({ sql: `SELECT count(*) AS n FROM membership_history WHERE segment_key = $1 AND change = 'exited'`, params: [{ name: 'p1', type: 'string', value: key }], segmentColumns: [], computedColumns: [] }))[0]?.['n'];
 
-test('a full run does not rewrite a number that differs from the written one only by rounding, and does rewrite a real change', async () => {
-  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 3_600_000 } });
-  try {
-    const ws = (await sg.workspaces.create('round')).workspace;
-    const t0 = Date.now();
-    await sg.ingest.submit(ws, [0.1, 0.2, 0.7].map((revenue, i) => ({ type: 'track', userId: 'x', event: OC, properties: { revenue, currency: 'EUR' }, timestamp: new Date(t0 - (i + 1) * D).toISOString(), messageId: `o${i}` })), { source: 'api', mode: 'atomic' });
-    const traits: ComputedTraitDefinition[] = [
-      { key: 'spent', kind: 'sum', event: OC, path: 'properties.revenue' },
-      { key: 'orders', kind: 'count', event: OC },
-      { key: 'cur', kind: 'last', event: OC, path: 'properties.currency' },
-    ];
-    for (const c of traits) await sg.segments.createComputedTrait(ws, c);
-    await sg.segments.idle();
-    await sg.segments.compute(ws, { now: t0 });
-    const xId = (await sg.profiles.get(ws, 'x')).profileId;
-    const before = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
-    // as if the last full run had added in another order: the same sum but for its last bits; and a count that is off
-    const store = sg.store.segments as unknown as { writer: { run(sql: string): Promise<unknown> } };
-    await store.writer.run(`UPDATE computed_values SET value = CAST(to_json(CAST(value AS DOUBLE) * (1 + 4e-16)) AS JSON) WHERE key = 'spent'`);
-    await store.writer.run(`UPDATE computed_values SET value = CAST(to_json(99) AS JSON) WHERE key = 'orders'`);
-    const tampered = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
-    assert.notEqual(tampered.get('spent')?.value, before.get('spent')?.value, 'the written sum now differs in its last bits');
-    await sg.segments.compute(ws, { now: t0 + 60_000 });
-    const after = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
-    assert.deepEqual(after.get('spent'), tampered.get('spent'), 'the sum was not written again (same value and computedAt)');
-    assert.equal(after.get('orders')?.value, 3, 'a count that is off is rewritten');
-    assert.equal(after.get('orders')?.computedAt, t0 + 60_000);
-    assert.deepEqual(after.get('cur'), before.get('cur'), 'an unchanged text value is left alone');
-  } finally {
-    await sg.segments.idle();
-    await sg.close();
-  }
-});
+  // the clock moves on: b's and f's last orders are now more than 7 days ago (row-wise exits)
+  const t1 = t0 + 4 * D;
+  assert.equal(Number(await exitsOf('recent')), 0);
+  await sg.segments.compute(ws, { now: t1 });
+  await assertMembershipsHold(sg, ws, segments, [], t1, 'clock moved');
+  assert.equal(Number(await exitsOf('recent')), 1, 'b left recent (f was never in it)');
+
+  // a state row marked invalid has no membership columns: read as "member of nothing" it would make
+  // d enter buyer and recent again (a second membership each); diffed pair-wise, nothing changes
+  const dId = (await sg.profiles.get(ws, 'd')).profileId;
+  assert.ok((await sg.segments.members(ws, 'recent', 100)).some((m) => m.profileId === dId), 'd is in recent');
+  await sg.store.segments.invalidateState(ws, [dId]);
+  const before = await historyRows();
+  await sg.segments.compute(ws, { now: t1 });
+  await assertMembershipsHold(sg, ws, segments, [], t1, 'an invalid row');
+  assert.equal(await historyRows(), before, 'no entry or exit for the invalid row nor anyone else');
+
+  // a segment created after the state was built has no column in it: its first full run diffs it
+  // pair-wise (the others row-wise), and the next builds its column
+  const big = { key: 'big', condition: { type: 'aggregate', event: OC, fn: 'sum', path: 'properties.revenue', op: 'gte', value: 300 } } as const;
+  await sg.segments.create(ws, big);
+  segments.push(big);
+  await sg.segments.idle();
+  await sg.segments.compute(ws, { now: t1 });
+  await assertMembershipsHold(sg, ws, segments, [], t1, 'a new segment');
+  assert.deepEqual((await sg.segments.members(ws, 'big', 100)).length, 1, 'c spent 400');
+}));
+
+test('the slow lane\'s membership columns survive a fast run\'s rewrite of the row, and a full run does not trust an empty one', () => inWorkspace('carry', async (sg, ws) => {
+  const t0 = Date.now();
+  const at = (daysAgo: number) => new Date(t0 - daysAgo * D).toISOString();
+  await sg.ingest.submit(ws, [
+    { type: 'track', userId: 'x', event: 'Product Viewed', properties: { product_id: 'p1' }, timestamp: at(3), messageId: 'v1' },
+    { type: 'track', userId: 'x', event: 'Product Viewed', properties: { product_id: 'p2' }, timestamp: at(2), messageId: 'v2' },
+    { type: 'track', userId: 'x', event: OC, properties: { revenue: 10 }, timestamp: at(1), messageId: 'o1' },
+  ], { source: 'api', mode: 'atomic' });
+  // 'many' is the slow lane's (a distinct count), 'buyer' the fast lane's; the state mirrors both
+  const segments: Array<{ key: string; condition: Condition }> = [
+    { key: 'many', condition: { type: 'aggregate', event: 'Product Viewed', fn: 'count_distinct', path: 'properties.product_id', op: 'gte', value: 2 } },
+    { key: 'buyer', condition: { type: 'event', event: OC } },
+  ];
+  for (const x of segments) await sg.segments.create(ws, x);
+  await sg.segments.idle();
+  await sg.segments.compute(ws, { now: t0 });
+  await assertMembershipsHold(sg, ws, segments, [], t0, 'built');
+  const xId = (await sg.profiles.get(ws, 'x')).profileId;
+  const info = await sg.store.segments.stateInfo(ws, [xId]);
+  assert.ok(info?.columns.has(membershipStateColumn('many', 1)), 'the state mirrors the slow lane\'s segment too');
+  // a fast run rewrites x's row with the columns of its own segments
+  await sg.segments.compute(ws, { profileIds: [xId], lane: 'fast', stateInfo: info ?? undefined, now: t0 });
+  assert.deepEqual(await mirrorMismatches(sg, ws, ['many', 'buyer']), [], 'x is still a member of many in its state row');
+  // a column left empty (as by a lane that wrote the row without it): the full run diffs x pair-wise
+  const store = sg.store.segments as unknown as { writer: { run(sql: string): Promise<unknown> } };
+  await store.writer.run(`UPDATE "${info?.table ?? ''}" SET "${membershipStateColumn('many', 1)}" = NULL`);
+  const history = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
+  const before = await history();
+  await sg.segments.compute(ws, { now: t0 });
+  await assertMembershipsHold(sg, ws, segments, [], t0, 'an empty column');
+  assert.equal(await history(), before, 'x did not enter many a second time');
+}));
+
+test('a full run does not rewrite a number that differs from the written one only by rounding, and does rewrite a real change', () => inWorkspace('round', async (sg, ws) => {
+  const t0 = Date.now();
+  await sg.ingest.submit(ws, [0.1, 0.2, 0.7].map((revenue, i) => ({ type: 'track', userId: 'x', event: OC, properties: { revenue, currency: 'EUR' }, timestamp: new Date(t0 - (i + 1) * D).toISOString(), messageId: `o${i}` })), { source: 'api', mode: 'atomic' });
+  const traits: ComputedTraitDefinition[] = [
+    { key: 'spent', kind: 'sum', event: OC, path: 'properties.revenue' },
+    { key: 'orders', kind: 'count', event: OC },
+    { key: 'cur', kind: 'last', event: OC, path: 'properties.currency' },
+  ];
+  for (const c of traits) await sg.segments.createComputedTrait(ws, c);
+  await sg.segments.idle();
+  await sg.segments.compute(ws, { now: t0 });
+  const xId = (await sg.profiles.get(ws, 'x')).profileId;
+  const before = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
+  // as if the last full run had added in another order: the same sum but for its last bits; and a count that is off
+  const store = sg.store.segments as unknown as { writer: { run(sql: string): Promise<unknown> } };
+  await store.writer.run(`UPDATE computed_values SET value = CAST(to_json(CAST(value AS DOUBLE) * (1 + 4e-16)) AS JSON) WHERE key = 'spent'`);
+  await store.writer.run(`UPDATE computed_values SET value = CAST(to_json(99) AS JSON) WHERE key = 'orders'`);
+  const tampered = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
+  assert.notEqual(tampered.get('spent')?.value, before.get('spent')?.value, 'the written sum now differs in its last bits');
+  await sg.segments.compute(ws, { now: t0 + 60_000 });
+  const after = new Map((await sg.store.segments.computedValues(ws, xId)).map((v) => [v.key, v]));
+  assert.deepEqual(after.get('spent'), tampered.get('spent'), 'the sum was not written again (same value and computedAt)');
+  assert.equal(after.get('orders')?.value, 3, 'a count that is off is rewritten');
+  assert.equal(after.get('orders')?.computedAt, t0 + 60_000);
+  assert.deepEqual(after.get('cur'), before.get('cur'), 'an unchanged text value is left alone');
+}));
 
 test('a history run before the first full run of a process keeps the state membership columns equal to the memberships', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'segmenta-mirror-'));
