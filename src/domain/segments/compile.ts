@@ -192,6 +192,17 @@ interface Accessor {
   date(): string;
 }
 
+/** Each value of `key` (the JSON form, which names it) and `sql` (what is read) combined by `f`. */
+function pairAccessors(key: Accessor, sql: Accessor, f: (key: string, sql: string) => string): Accessor {
+  return {
+    str: () => f(key.str(), sql.str()),
+    num: () => f(key.num(), sql.num()),
+    bool: () => f(key.bool(), sql.bool()),
+    raw: () => f(key.raw(), sql.raw()),
+    date: () => f(key.date(), sql.date()),
+  };
+}
+
 export function compileWorkspace(d: Dialect, input: CompileInput): CompiledQuery {
   return new Compiler(d, input).compile();
 }
@@ -634,17 +645,7 @@ class Compiler {
           this.typedRead.add(`${base}_${sfx}`);
           return `${base}_${sfx}`;
         };
-        const typed = (key: string, sql: string) => this.evCol(scratch.canonical(key), guard, r, 'NULL', sql);
-        // the number: a numeric string, or else the raw text of a JSON number (NULL for other values)
-        const num = () => `(CASE WHEN ${col('s')} IS NOT NULL THEN ${this.d.numericString(col('s'))} ELSE ${this.d.tryDouble(col('r'))} END)`;
-        return {
-          str: () => typed(canon.str(), col('s')),
-          num: () => typed(canon.num(), num()),
-          bool: () => typed(canon.bool(), col('b')),
-          raw: () => typed(canon.raw(), col('r')),
-          date: () => typed(canon.date(), `(CASE WHEN ${col('s')} IS NULL THEN ${this.d.tryDouble(col('r'))} ` +
-            `WHEN ${this.d.regexFull(col('s'), this.p.str(ISO_RE))} THEN ${this.d.parseDateMs(this.utcDateString(col('s')))} END)`),
-        };
+        return pairAccessors(canon, this.typedAccessor(col), (key, sql) => this.evCol(scratch.canonical(key), guard, r, 'NULL', sql));
       }
     }
     const inner = this.jsonAccessor(root, keys);
@@ -654,6 +655,22 @@ class Compiler {
       bool: () => this.evCol(inner.bool(), guard, r),
       raw: () => this.evCol(inner.raw(), guard, r),
       date: () => this.evCol(inner.date(), guard, r),
+    };
+  }
+
+  /**
+   * The values of a path read from its typed columns (`col(sfx)`): what its JSON accessor computes. The
+   * number: a numeric string, or else the raw text of a JSON number (NULL for other values).
+   */
+  private typedAccessor(col: (sfx: TypedSuffix) => string): Accessor {
+    const { d } = this;
+    return {
+      str: () => col('s'),
+      num: () => `(CASE WHEN ${col('s')} IS NOT NULL THEN ${d.numericString(col('s'))} ELSE ${d.tryDouble(col('r'))} END)`,
+      bool: () => col('b'),
+      raw: () => col('r'),
+      date: () => `(CASE WHEN ${col('s')} IS NULL THEN ${d.tryDouble(col('r'))} ` +
+        `WHEN ${d.regexFull(col('s'), this.p.str(ISO_RE))} THEN ${d.parseDateMs(this.utcDateString(col('s')))} END)`,
     };
   }
 
@@ -732,11 +749,9 @@ class Compiler {
     const kindCol = this.evCol(`coalesce(${kind}, false)`, null, r, 'false');
     if (!r) this.kindCols.set(kindCol, `(${kind})`);
     const conds = [kindCol];
-    if (w?.type === 'last') {
-      const bound = p.int(this.input.now - w.amount * UNIT_MS[w.unit]);
-      this.nowPlaceholders.add(bound);
-      conds.push(`${col('ts')} > ${bound}`);
-    }
+    const start = w?.type === 'last' ? this.windowStart(w, r) : null;
+    if (start) conds.push(start);
+    // (not windowStart for 'between': its two bounds are one condition, which state column names hash)
     if (w?.type === 'between') conds.push(`${col('ts')} >= ${p.int(Date.parse(isoUtc(w.from)))} AND ${col('ts')} < ${p.int(Date.parse(isoUtc(w.to)))}`);
     const items: Filter[] = [];
     for (const f of s.where ?? []) {
@@ -808,16 +823,7 @@ class Compiler {
       // the JSON accessor over its own Params gives the field's key; the value comes from the columns
       const scratch = new Params(this.d);
       const canon = this.jsonAccessor('li', keys, scratch);
-      const col = (sfx: TypedSuffix) => this.itemColumn(path, sfx);
-      const field = (json: string, sql: string) => this.itemField(scratch.canonical(json), sql);
-      return {
-        str: () => field(canon.str(), col('s')),
-        num: () => field(canon.num(), `(CASE WHEN ${col('s')} IS NOT NULL THEN ${this.d.numericString(col('s'))} ELSE ${this.d.tryDouble(col('r'))} END)`),
-        bool: () => field(canon.bool(), col('b')),
-        raw: () => field(canon.raw(), col('r')),
-        date: () => field(canon.date(), `(CASE WHEN ${col('s')} IS NULL THEN ${this.d.tryDouble(col('r'))} ` +
-          `WHEN ${this.d.regexFull(col('s'), this.p.str(ISO_RE))} THEN ${this.d.parseDateMs(this.utcDateString(col('s')))} END)`),
-      };
+      return pairAccessors(canon, this.typedAccessor((sfx) => this.itemColumn(path, sfx)), (json, sql) => this.itemField(scratch.canonical(json), sql));
     }
     const inner = this.jsonAccessor('li', keys);
     return {

@@ -31,6 +31,15 @@ const valueOf = (c: EvaluationTarget['computed'][number], from: string): string 
 /** Every computed value of the plan as (key, pid, value) rows; the keys are $first… in order. */
 const allValues = (t: EvaluationTarget, first = 1): string =>
   t.computed.map((c, i) => `SELECT $${first + i} AS key, e.pid AS pid, ${valueOf(c, 'e')} AS value FROM seg_eval e`).join(' UNION ALL ');
+/**
+ * The changes from the (segment_key, profile_id) pairs `before` to those `now`, as seg_diff rows
+ * (segment_key, profile_id, gone): one full outer join, kept where one side is missing. `extra`: more
+ * columns of `before` (c) first.
+ */
+const pairDiffSql = (now: string, before: string, extra = ''): string =>
+  `SELECT ${extra}coalesce(n.segment_key, c.segment_key) AS segment_key, coalesce(n.profile_id, c.profile_id) AS profile_id, n.profile_id IS NULL AS gone
+    FROM (${now}) n FULL OUTER JOIN (${before}) c ON n.segment_key = c.segment_key AND n.profile_id = c.profile_id
+    WHERE n.profile_id IS NULL OR c.profile_id IS NULL`;
 const mirrorValue = (m: Mirror, from = ''): string =>
   (m.hashed ? `(CASE WHEN ${from}${quoteIdent(m.column)} IS NOT NULL THEN hash(${from}${quoteIdent(m.column)}) END)` : `${from}${quoteIdent(m.column)}`);
 const ts = (ms: number) => BigInt(Math.round(ms)) * 1000n;
@@ -251,7 +260,6 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * profiles whose row leaves some segment's column empty.
    */
   private async prepareDiff(w: DuckDBConnection, t: EvaluationTarget): Promise<number> {
-    const keys = t.segments.map((s) => s.key);
     await this.segmentKeys(w, t);
     const table = this.stateTable(t.workspaceId);
     const have = await this.columnsOf(table, w);
@@ -286,11 +294,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
         ...(pairWise.length > 0 ? [`list_contains(${bind(listValue(pairWise.map((s) => s.key)))}, segment_key)`] : []),
         ...(unsure ? [`(list_contains(${bind(listValue(rowWise.map((s) => s.key)))}, segment_key) AND profile_id IN (SELECT pid FROM seg_unsure))`] : []),
       ];
-      parts.push(`SELECT coalesce(n.segment_key, c.segment_key) AS segment_key, coalesce(n.profile_id, c.profile_id) AS profile_id, n.profile_id IS NULL AS gone
-        FROM (${now.join(' UNION ALL ')}) n
-        FULL OUTER JOIN (SELECT segment_key, profile_id FROM memberships WHERE workspace_id = ${bind(t.workspaceId)} AND (${before.join(' OR ')})) c
-        ON n.segment_key = c.segment_key AND n.profile_id = c.profile_id
-        WHERE n.profile_id IS NULL OR c.profile_id IS NULL`);
+      parts.push(pairDiffSql(now.join(' UNION ALL '), `SELECT segment_key, profile_id FROM memberships WHERE workspace_id = ${bind(t.workspaceId)} AND (${before.join(' OR ')})`));
     }
     await w.run(`CREATE OR REPLACE TEMP TABLE seg_diff AS ${parts.length > 0 ? parts.join(' UNION ALL ') : 'SELECT NULL::VARCHAR AS segment_key, NULL::VARCHAR AS profile_id, NULL::BOOLEAN AS gone WHERE false'}`, params);
     await w.run('DROP TABLE IF EXISTS seg_unsure');
@@ -477,11 +481,8 @@ export class DuckDBSegmentStore implements SegmentStorage {
           await w.run('DELETE FROM seg_diff WHERE profile_id IN (SELECT pid FROM seg_late) OR profile_id IN (SELECT pid FROM seg_fix)');
           const fixParams: DuckDBValue[] = [t.workspaceId, listValue(t.segments.map((x) => x.key))];
           const fixPairs = this.pairsSql(t.segments, (v) => `$${fixParams.push(v)}`, 'WHERE pid IN (SELECT pid FROM seg_fix)');
-          await w.run(`INSERT INTO seg_diff SELECT coalesce(n.segment_key, c.segment_key), coalesce(n.profile_id, c.profile_id), n.profile_id IS NULL
-            FROM (${fixPairs}) n
-            FULL OUTER JOIN (SELECT segment_key, profile_id FROM memberships WHERE workspace_id = $1 AND list_contains($2, segment_key)
-              AND profile_id IN (SELECT pid FROM seg_fix)) c ON n.segment_key = c.segment_key AND n.profile_id = c.profile_id
-            WHERE n.profile_id IS NULL OR c.profile_id IS NULL`, fixParams);
+          await w.run(`INSERT INTO seg_diff ${pairDiffSql(fixPairs, `SELECT segment_key, profile_id FROM memberships
+            WHERE workspace_id = $1 AND list_contains($2, segment_key) AND profile_id IN (SELECT pid FROM seg_fix)`)}`, fixParams);
         } else if (!fromState) {
           await w.run(`CREATE OR REPLACE TEMP TABLE seg_cur AS SELECT m.rowid AS rid, m.segment_key, m.profile_id FROM memberships m
             ${restrict ? 'SEMI JOIN (SELECT unnest($2) AS pid) p ON m.profile_id = p.pid' : ''}
@@ -491,10 +492,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
         // Exits and entries from one full outer join of the pairs now and before (two anti joins of the
         // 17M pairs of a full run at 1M profiles took 3.7 s each).
         if (diffSeq === undefined) {
-          await w.run(`CREATE OR REPLACE TEMP TABLE seg_diff AS SELECT ${byKey ? '' : 'c.rid, '}coalesce(n.segment_key, c.segment_key) AS segment_key,
-              coalesce(n.profile_id, c.profile_id) AS profile_id, n.profile_id IS NULL AS gone
-            FROM seg_new n FULL OUTER JOIN seg_cur c ON n.segment_key = c.segment_key AND n.profile_id = c.profile_id
-            WHERE n.profile_id IS NULL OR c.profile_id IS NULL`);
+          await w.run(`CREATE OR REPLACE TEMP TABLE seg_diff AS ${pairDiffSql('SELECT * FROM seg_new', 'SELECT * FROM seg_cur', byKey ? '' : 'c.rid, ')}`);
         }
         await w.run(`CREATE OR REPLACE TEMP TABLE seg_exit AS SELECT ${byKey ? '' : 'rid, '}segment_key, profile_id FROM seg_diff WHERE gone`);
         await w.run('CREATE OR REPLACE TEMP TABLE seg_enter AS SELECT segment_key, profile_id FROM seg_diff WHERE NOT gone');
@@ -568,7 +566,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
         : await this.all(
           `SELECT count(*) AS n FROM events WHERE workspace_id = $1 ${restrict ? 'AND profile_id IN (SELECT unnest($2))' : ''}`,
           restrict ? [t.workspaceId, restrict] : [t.workspaceId], w);
-      for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_unsure', 'seg_cur', 'seg_old', 'seg_values', 'seg_diff', 'seg_fix', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
+      for (const tbl of ['seg_eval', 'seg_new', 'seg_keys', 'seg_cur', 'seg_old', 'seg_values', 'seg_diff', 'seg_fix', 'seg_exit', 'seg_enter', 'seg_late']) await w.run(`DROP TABLE IF EXISTS ${quoteIdent(tbl)}`);
       return {
         profilesEvaluated: num(profiles[0]?.['n']), eventsRead: num(events[0]?.['n']),
         segments: t.segments.map((s) => ({ key: s.key, members: restrict ? null : sizeBy.get(s.key) ?? 0, entered: num(movedBy.get(s.key)?.['entered']), exited: num(movedBy.get(s.key)?.['exited']) })),
