@@ -3,7 +3,7 @@
  * memberships (entries and exits recorded as history), computed trait values, runs and sizes.
  * The engine applies a plan inside the database (no membership rows cross into the process).
  */
-import type { CompiledQuery, PropertyPath, StateColumn } from '../domain/segments/compile.js';
+import type { CompiledQuery, EventShare, PropertyPath, StateColumn } from '../domain/segments/compile.js';
 
 /** Progress of adding typed property columns: registering, back-filling older events (rows of the table), done. */
 export interface TypedColumnsProgress { phase: 'add' | 'fill' | 'done'; paths: number; rowsDone: number; rowsTotal: number }
@@ -167,6 +167,8 @@ export interface SegmentStorage extends WebhookStorage {
   sizes(workspaceId: string, key: string): Promise<Array<{ day: string; members: number }>>;
   computedValues(workspaceId: string, profileId: string): Promise<Array<{ key: string; value: unknown; computedAt: number }>>;
   profileCount(workspaceId: string): Promise<number>;
+  /** Each event kind's share of a workspace's events, estimated from a sample (CompileInput.eventShares). */
+  eventShares(workspaceId: string): Promise<EventShare[]>;
   /** Active profile ids at these offsets of the id order (bounds of a sampled range). */
   profileIdsAt(workspaceId: string, offsets: number[]): Promise<string[]>;
 }

@@ -20,7 +20,7 @@ export interface FeatureColumns {
 /** Computed-trait definitions evaluated for every active profile as of `asOf` (events up to then). */
 export async function computedFeatures(store: StoragePort, ws: string, defs: readonly ComputedTraitDefinition[], asOf: number): Promise<FeatureColumns> {
   const q = compileWorkspace(DIALECTS[store.segments.dialect], {
-    workspaceId: ws, now: asOf, segments: [], computed: [...defs], typedColumns: store.segments.typedColumns(),
+    workspaceId: ws, now: asOf, segments: [], computed: [...defs], typedColumns: store.segments.typedColumns(), eventShares: await store.segments.eventShares(ws),
   });
   // Column-wise: a row object per profile with ~200 features did not fit the heap at 1M profiles.
   const read = await store.segments.queryColumns(q, new Set(q.computedColumns.filter((c) => NUMERIC_COMPUTED_KINDS.has(c.kind)).map((c) => c.column)));

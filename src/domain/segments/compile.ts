@@ -51,7 +51,23 @@ export interface CompileInput {
    * model_traits (one JSON object per profile and model) beside trait_updates; the latest wins.
    */
   modelTraits?: ReadonlyMap<string, string> | undefined;
+  /**
+   * Each event kind's share of the workspace's events (a sample's estimate is enough; see
+   * DENSE_KIND_SHARE). Without it every kind's rows are materialized before their group.
+   */
+  eventShares?: ReadonlyArray<EventShare> | undefined;
 }
+
+/** A kind of event (message type and event or page / screen name) and its share of all events. */
+export interface EventShare { type: string; event: string; share: number }
+
+/**
+ * A kind making up at least this share of the events is grouped straight from the scan, not from a
+ * materialized copy of its rows. Measured at 50M events (docs/benchmarks.md): the product views (60 %)
+ * lost 1–2 s of a ~21 s statement to the copy, while the orders (10 %) gained from it (grouped from the
+ * filter, their rows come in sparse vectors and every aggregate costs 3–4× as much per row).
+ */
+export const DENSE_KIND_SHARE = 0.4;
 
 /**
  * A path of an event's properties or context that leaves read row by row; or, with root 'products', a
@@ -272,6 +288,8 @@ class Compiler {
   private readonly kindCols = new Map<string, string>();
   /** Per aggregate alias: the kind column every row it reads must satisfy (null: none). */
   private readonly aggKind = new Map<string, string | null>();
+  /** Kind columns of the dense kinds (DENSE_KIND_SHARE), grouped straight from the scan. */
+  private readonly denseKinds = new Set<string>();
 
   constructor(private readonly d: Dialect, private readonly input: CompileInput) {
     this.p = new Params(d);
@@ -366,7 +384,7 @@ class Compiler {
       // ten is an order) and the aggregates cost ~3-4× as much per row (the orders' group of the
       // behavioural models: 8.8 s of aggregation instead of 2.3 s at 5M events).
       const rowsOf = (k: string, list: Array<[string, string]>, i: number): string => {
-        if (!k || d.materializedCte === null) return `ev${k ? ` WHERE ${k}` : ''}`;
+        if (!k || d.materializedCte === null || this.denseKinds.has(k)) return `ev${k ? ` WHERE ${this.kindCols.get(k) ?? k}` : ''}`;
         const cols = new Set(['pid']);
         for (const [sql] of list) for (const m of sql.matchAll(/\b(?:x_[0-9]+|ts|mid|mtype|ename|pname)\b/g)) cols.add(m[0]);
         parts.push(`evk_${i} AS${d.materializedCte} (SELECT ${[...cols].join(', ')} FROM ev WHERE ${this.kindCols.get(k) ?? k})`);
@@ -747,7 +765,13 @@ class Compiler {
     // same event shares (dozens of leaves re-comparing the name strings on every row cost ~15 %).
     const kind = s.event === '*' ? `mtype = ${p.str(mt)}` : `mtype = ${p.str(mt)} AND ${mt === 'track' ? 'ename' : 'pname'} = ${p.str(s.event)}`;
     const kindCol = this.evCol(`coalesce(${kind}, false)`, null, r, 'false');
-    if (!r) this.kindCols.set(kindCol, `(${kind})`);
+    if (!r) {
+      this.kindCols.set(kindCol, `(${kind})`);
+      const share = s.event === '*'
+        ? (this.input.eventShares ?? []).filter((x) => x.type === mt).reduce((sum, x) => sum + x.share, 0)
+        : this.input.eventShares?.find((x) => x.type === mt && x.event === s.event)?.share ?? 0;
+      if (share >= DENSE_KIND_SHARE) this.denseKinds.add(kindCol);
+    }
     const conds = [kindCol];
     const start = w?.type === 'last' ? this.windowStart(w, r) : null;
     if (start) conds.push(start);

@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
-import type { CompiledQuery, PropertyPath, StateColumn } from '../../domain/segments/compile.js';
+import type { CompiledQuery, EventShare, PropertyPath, StateColumn } from '../../domain/segments/compile.js';
 import type {
   DefinitionKind, DefinitionVersion, EvaluationOutcome, EvaluationTarget, InstantDecision, InstantOutcome, MembershipChange, RunRecord, SegmentStorage,
   StateInfo, TypedColumnsOptions, WebhookRecord,
@@ -710,6 +710,17 @@ export class DuckDBSegmentStore implements SegmentStorage {
     const rows = await this.all(`SELECT key, CAST(value AS VARCHAR) AS value, epoch_ms(computed_at) AS computed_at FROM computed_values
       WHERE workspace_id = $1 AND profile_id = $2 ORDER BY key`, [workspaceId, profileId]);
     return rows.map((r) => ({ key: String(r['key']), value: JSON.parse(String(r['value'])) as unknown, computedAt: num(r['computed_at']) }));
+  }
+
+  async eventShares(workspaceId: string): Promise<EventShare[]> {
+    // A sample of the table's vectors (TABLESAMPLE SYSTEM): 5–70 ms at 50M events, where counting every
+    // row took 0.44 s. A small sample (a small table) is replaced by a whole count, cheap at that size.
+    const read = (sample: boolean) => this.all(`SELECT type, CASE WHEN type = 'track' THEN event ELSE name END AS ev, count(*) AS n
+      FROM events${sample ? ' TABLESAMPLE SYSTEM(1%)' : ''} WHERE workspace_id = $1 GROUP BY ALL`, [workspaceId]);
+    let rows = await read(true);
+    if (rows.reduce((sum, r) => sum + num(r['n']), 0) < 20_000) rows = await read(false);
+    const total = rows.reduce((sum, r) => sum + num(r['n']), 0);
+    return rows.filter((r) => r['ev'] !== null).map((r) => ({ type: String(r['type']), event: String(r['ev']), share: num(r['n']) / total }));
   }
 
   async profileCount(workspaceId: string): Promise<number> {
