@@ -555,8 +555,8 @@ class Compiler {
   }
 
   /** A comparison per ast.ts: missing → false, negative operators → true on missing. */
-  private compare(a: Accessor, c: Comparison): string {
-    const { d, p } = this;
+  private compare(a: Accessor, c: Comparison, p = this.p): string {
+    const { d } = this;
     const now = this.input.now;
     const f = (x: string) => `coalesce(${x}, false)`;
     const t = (x: string) => `coalesce(${x}, true)`;
@@ -783,10 +783,37 @@ class Compiler {
       if (root === 'products') items.push(f);
       else conds.push(this.compare(this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s, r), f));
     }
-    if (items.length) {
-      conds.push(d.arrayExists(this.itemsCol(s, r), 'li', this.itemFilter(items)));
-    }
+    if (items.length) conds.push(this.itemsExist(s, r, items));
     return `(${conds.map((c) => `coalesce(${c}, false)`).join(' AND ')})`;
+  }
+
+  /**
+   * Whether some line item of a row passes all `items` filters. With typed line items, one string
+   * equality (eq, or in with only strings) is a test of the path's list of string values instead, with
+   * no line records built nor a lambda per row: the five "bought category X" segments of the segment
+   * bench went ~20.9 s → ~19.6 s for the statement at 50M events. (A line that is not an object has a
+   * NULL there, as it has no field.) The column's key is the record form's expression with its fields
+   * written out (expandItems), so state column names stay those of the record form and of the JSON.
+   */
+  private itemsExist(s: EventSelector, r: string, items: Filter[]): string {
+    const f = items.length === 1 ? items[0] : undefined;
+    const keys = f ? f.path.split('.').slice(1) : [];
+    const strs = f?.op === 'eq' && typeof f.value === 'string' ? [f.value]
+      : f?.op === 'in' && f.values.length > 0 && f.values.every((v): v is string => typeof v === 'string') ? f.values as string[] : null;
+    if (!this.typedItems || !f || !strs || !typeable(keys)) return this.d.arrayExists(this.itemsCol(s, r), 'li', this.itemFilter(items));
+    const path: PropertyPath = { root: 'products', keys };
+    this.paths.set(propertyColumn(path), path);
+    const scratch = new Params(this.d);
+    const json = this.jsonAccessor('li', keys, scratch);
+    const field: Accessor = {
+      str: () => scratch.canonical(json.str()), num: () => scratch.canonical(json.num()), bool: () => scratch.canonical(json.bool()),
+      raw: () => scratch.canonical(json.raw()), date: () => scratch.canonical(json.date()),
+    };
+    const isObject = `coalesce(${scratch.canonical(this.d.jsonIs(scratch, 'li', [], 'object'))}, false)`;
+    const lines = scratch.canonical(this.d.jsonArray(scratch, 'props', ['products']));
+    // (the comparison's values bound in `scratch` too: only the list parameter is in the statement)
+    const key = scratch.canonical(this.d.arrayExists(lines, 'li', `(${isObject} AND coalesce(${this.compare(field, f, scratch)}, false))`));
+    return this.evCol(key, s, r, 'NULL', this.d.arrayHasAny(this.itemColumn(path, 's', false), this.p.bind(strs, 'string[]')));
   }
 
   /** All filters on one line item `li`; a line item that is not an object matches none (not even neq). */

@@ -134,6 +134,8 @@ export interface Dialect {
   greatest(a: string, b: string): string;
   /** Membership test of an expression in an array parameter. */
   inArray(expr: string, arrParam: string): string;
+  /** Whether the array `arr` holds any element of the array parameter (false, not NULL, when none). */
+  arrayHasAny(arr: string, arrParam: string): string;
   /** A row filter "column in this list" that lets the engine prune (semi join / primary key). */
   inList(column: string, arrParam: string): string;
   /** Appended to a SELECT (ClickHouse settings such as join_use_nulls). */

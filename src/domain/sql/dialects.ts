@@ -123,6 +123,7 @@ export const duckdbDialect: Dialect = {
   intDiv: (a, b) => `(${a} // ${b})`,
   greatest: (a, b) => `greatest(${a}, ${b})`,
   inArray: (expr, arr) => `list_contains(${arr}, ${expr})`,
+  arrayHasAny: (arr, values) => `list_has_any(${arr}, ${values})`,
   // A semi join prunes row groups through the join filter on sorted data; list_contains scans all.
   inList: (column, arr) => `${column} IN (SELECT unnest(${arr}))`,
 };
@@ -230,6 +231,7 @@ export const clickhouseDialect: Dialect = {
   intDiv: (a, b) => `intDiv(${a}, ${b})`,
   greatest: (a, b) => `greatest(${a}, ${b})`,
   inArray: (expr, arr) => `has(${arr}, ${expr})`,
+  arrayHasAny: (arr, values) => `hasAny(${arr}, ${values})`,
   inList: (column, arr) => `has(${arr}, ${column})`,
 };
 
