@@ -185,7 +185,7 @@ async function onlineRetailRfm(sg: Segmenta, ws: string, invoices: Map<string, R
 
   const keys = ['rfm_recency_days', 'rfm_frequency', 'rfm_monetary', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_group'] as const;
   const traits = Object.fromEntries(keys.map((k) => [k, new Map<string, unknown>()])) as Record<(typeof keys)[number], Map<string, unknown>>;
-  for (const t of await sg.store.latestTraitValues(ws, [...keys])) traits[t.key as (typeof keys)[number]].set(t.profileId, JSON.parse(t.value) as unknown);
+  for (const t of await sg.store.latestTraitValues(ws, [...keys], await sg.segments.modelTraits(ws))) traits[t.key as (typeof keys)[number]].set(t.profileId, JSON.parse(t.value) as unknown);
   const mismatches: Record<string, number> = Object.fromEntries(['profile', ...keys].map((k) => [k, 0]));
   const examples: string[] = [];
   for (const [i, id] of ids.entries()) {

@@ -253,8 +253,12 @@ export interface StoragePort {
   replaceModelTraits(workspaceId: string, model: string, rows: ModelTraitRow[], at: number, runId: string): Promise<void>;
   /** Current values of one output trait of a model (the previous run's groups): profile → JSON text. */
   modelTraitValues(workspaceId: string, model: string, key: string): Promise<Map<string, string>>;
-  /** Current values (JSON text) of these profile traits for every profile that has one (model outputs included). */
-  latestTraitValues(workspaceId: string, keys: string[]): Promise<Array<{ profileId: string; key: string; value: string }>>;
+  /**
+   * Current values (JSON text) of these profile traits for every profile that has one, model outputs
+   * included: `modelKeys` maps each model-written key to its model (SegmentService.modelTraits); a key
+   * no model writes is read from the update log alone.
+   */
+  latestTraitValues(workspaceId: string, keys: string[], modelKeys: ReadonlyMap<string, string>): Promise<Array<{ profileId: string; key: string; value: string }>>;
   /**
    * Per profile, how many of an event (up to `asOf`) fell on weekdays / weekends and in each part of the
    * day (UTC; TIMING_BUCKETS and DAY_PARTS of the behavioural library).

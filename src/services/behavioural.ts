@@ -119,7 +119,7 @@ export class BehaviouralService {
     });
     const index = new Map(profileIds.map((p, i) => [p, i]));
     const traitKeys = [...new Set(parts.flatMap(({ m, config }) => m.traitInputs?.(config) ?? []))];
-    const { numbers: traitNum, texts: traitText } = await traitFeatures(this.store, ws, profileIds, traitKeys);
+    const { numbers: traitNum, texts: traitText } = await traitFeatures(this.store, ws, profileIds, traitKeys, await this.segments.modelTraits(ws));
     const timings = new Map<string, Record<string, Float64Array>>();
     for (const ev of new Set(parts.map(({ m, config }) => m.timing?.(config)?.event).filter((e): e is string => e !== undefined))) {
       const cols: Record<string, Float64Array> = Object.fromEntries(TIMING_BUCKETS.map((b) => [b, new Float64Array(n)]));

@@ -37,7 +37,7 @@ export async function computedFeatures(store: StoragePort, ws: string, defs: rea
  * Current values of profile traits (model outputs included) for the given profiles, as numbers (NaN
  * where missing or not numeric) and as text.
  */
-export async function traitFeatures(store: StoragePort, ws: string, profileIds: readonly string[], keys: readonly string[]): Promise<{ numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
+export async function traitFeatures(store: StoragePort, ws: string, profileIds: readonly string[], keys: readonly string[], modelKeys: ReadonlyMap<string, string>): Promise<{ numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
   const n = profileIds.length;
   const index = new Map(profileIds.map((p, i) => [p, i]));
   const numbers = new Map<string, Float64Array>();
@@ -47,7 +47,7 @@ export async function traitFeatures(store: StoragePort, ws: string, profileIds: 
     texts.set(k, new Array<string | null>(n).fill(null));
   }
   if (!keys.length) return { numbers, texts };
-  for (const t of await store.latestTraitValues(ws, [...keys])) {
+  for (const t of await store.latestTraitValues(ws, [...keys], modelKeys)) {
     const i = index.get(t.profileId);
     if (i === undefined) continue; // merged away, or not in this population
     const v = textOf(t.value);

@@ -35,7 +35,7 @@ let traits: Map<string, Record<string, string>>;
 /** Current values of the given traits for every profile (JSON strings unquoted). */
 async function traitTable(keys: string[]): Promise<Map<string, Record<string, string>>> {
   const out = new Map<string, Record<string, string>>();
-  for (const t of await fx.sg.store.latestTraitValues(fx.ws, keys)) {
+  for (const t of await fx.sg.store.latestTraitValues(fx.ws, keys, await fx.sg.segments.modelTraits(fx.ws))) {
     const v: unknown = JSON.parse(t.value);
     (out.get(t.profileId) ?? out.set(t.profileId, {}).get(t.profileId) as Record<string, string>)[t.key] = String(v);
   }

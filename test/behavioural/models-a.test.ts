@@ -99,7 +99,7 @@ test('usage tiers: "inactive" labels only the profiles without activity, and abs
 
 test('loyalty matrix: champions are truly loyal, the lapsed high risk, bargain hunters trapped; only answered customers are placed', async () => {
   const { groups, summary } = await fx.sg.behavioural.classifyAsOf(fx.ws, 'loyalty', {}, fx.end);
-  const answered = new Set((await fx.sg.store.latestTraitValues(fx.ws, ['satisfaction', 'nps'])).map((t) => t.profileId));
+  const answered = new Set((await fx.sg.store.latestTraitValues(fx.ws, ['satisfaction', 'nps'], await fx.sg.segments.modelTraits(fx.ws))).map((t) => t.profileId));
   const hasAnswer = (pid: string) => answered.has(pid);
   check([
     // observed 31 of 31 (100 %); the demo's NPS for a satisfaction of 4 is 6-9, so ~1 in 8 could read negative under "all"
@@ -183,7 +183,7 @@ test('runs write traits with provenance and ready segments; users combine them i
     }
   }
   // A champion who answered the survey (so the loyalty matrix places them too).
-  const answered = new Set((await fx.sg.store.latestTraitValues(fx.ws, ['satisfaction'])).map((t) => t.profileId));
+  const answered = new Set((await fx.sg.store.latestTraitValues(fx.ws, ['satisfaction'], await fx.sg.segments.modelTraits(fx.ws))).map((t) => t.profileId));
   const champion = [...fx.persona].find(([pid, p]) => p === 'champion' && answered.has(pid))?.[0] as string;
   const traits = await fx.sg.store.profileTraits(fx.ws, champion);
   for (const key of ['usage_tier', 'usage_active_periods', 'loyalty_orders', 'buying_style', 'buying_involvement_score']) {

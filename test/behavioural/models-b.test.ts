@@ -53,7 +53,7 @@ after(async () => { await fx.sg.close(); });
 /** The current values of some traits, per profile (JSON-decoded). */
 async function traitsOf(keys: string[]): Promise<Map<string, Traits>> {
   const out = new Map<string, Traits>();
-  for (const r of await fx.sg.store.latestTraitValues(fx.ws, keys)) {
+  for (const r of await fx.sg.store.latestTraitValues(fx.ws, keys, await fx.sg.segments.modelTraits(fx.ws))) {
     const t = out.get(r.profileId) ?? out.set(r.profileId, {}).get(r.profileId) as Traits;
     t[r.key] = JSON.parse(r.value) as unknown;
   }

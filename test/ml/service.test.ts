@@ -20,7 +20,7 @@ after(async () => {
 
 async function traitValues(key: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const t of await fx.sg.store.latestTraitValues(fx.ws, [key])) out.set(t.profileId, t.value);
+  for (const t of await fx.sg.store.latestTraitValues(fx.ws, [key], await fx.sg.segments.modelTraits(fx.ws))) out.set(t.profileId, t.value);
   return out;
 }
 
@@ -115,7 +115,7 @@ test('lookalike: an audience of the profiles most like a seed segment, outside i
   assert.ok(audience.every((m) => !seedIds.has(m.profileId)), 'nobody of the seed in the audience');
   // The audience buys more often than the average non-seed profile.
   const orders = new Map<string, number>();
-  const read = await fx.sg.store.latestTraitValues(fx.ws, ['like_frequent_percentile']);
+  const read = await fx.sg.store.latestTraitValues(fx.ws, ['like_frequent_percentile'], await fx.sg.segments.modelTraits(fx.ws));
   for (const t of read) orders.set(t.profileId, Number(t.value));
   const inAud = audience.map((m) => orders.get(m.profileId) ?? 0);
   assert.ok(Math.min(...inAud) >= 80, `audience percentiles ≥ 80 (lowest ${Math.min(...inAud)})`);

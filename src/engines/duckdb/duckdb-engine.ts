@@ -510,15 +510,22 @@ export class DuckDBEngine implements StoragePort {
     return new Map(rows.filter((r) => r['value'] !== null && r['value'] !== 'null').map((r) => [String(r['profile_id']), String(r['value'])]));
   }
 
-  async latestTraitValues(workspaceId: string, keys: string[]): Promise<Array<{ profileId: string; key: string; value: string }>> {
+  async latestTraitValues(workspaceId: string, keys: string[], modelKeys: ReadonlyMap<string, string>): Promise<Array<{ profileId: string; key: string; value: string }>> {
     if (keys.length === 0) return [];
+    const params: DuckDBValue[] = [workspaceId, listValue(keys)];
+    const bind = (v: DuckDBValue) => `$${params.push(v)}`;
+    // A model-written key from its own model's rows, one JSON path each: expanding every key of every
+    // model's object (json_each) took 0.9 s of a 1.0 s read at 100k profiles × 10 models, for keys that
+    // no model writes.
+    const fromModels = keys.filter((k) => modelKeys.has(k)).map((k) =>
+      `SELECT profile_id, ${bind(k)} AS key, json_extract(traits, ${bind(pointer([k]))}) AS value, computed_at FROM model_traits
+       WHERE workspace_id = $1 AND model = ${bind(modelKeys.get(k) ?? '')}`);
     const rows = await this.all(
       `SELECT entity_id, key, CAST(arg_max(value, updated_at) AS VARCHAR) AS value FROM (
          SELECT entity_id, key, value, updated_at FROM trait_updates WHERE workspace_id = $1 AND entity_type = 'profile' AND list_contains($2, key)
-         UNION ALL
-         SELECT mt.profile_id, je.key, je.value, mt.computed_at FROM model_traits mt, json_each(mt.traits) je WHERE mt.workspace_id = $1 AND list_contains($2, je.key))
+         ${fromModels.length > 0 ? `UNION ALL SELECT * FROM (${fromModels.join(' UNION ALL ')}) WHERE value IS NOT NULL` : ''})
        GROUP BY entity_id, key`,
-      [workspaceId, listValue(keys)]);
+      params);
     return rows.filter((r) => r['value'] !== null).map((r) => ({ profileId: String(r['entity_id']), key: String(r['key']), value: String(r['value']) }));
   }
 
