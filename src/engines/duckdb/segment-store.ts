@@ -5,7 +5,7 @@
  * transaction on their lane's connection; a full run is two (its snapshot, then the apply).
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { listValue } from '@duckdb/node-api';
+import { DuckDBDoubleVector, listValue } from '@duckdb/node-api';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
 import type { CompiledQuery, EventShare, PropertyPath, StateColumn } from '../../domain/segments/compile.js';
 import type {
@@ -149,7 +149,10 @@ export class DuckDBSegmentStore implements SegmentStorage {
   async queryColumns(q: CompiledQuery, numeric: ReadonlySet<string>): Promise<{ rows: number; numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
     // Materialized in DuckDB's memory (not streamed): another statement on this connection while a
     // stream is open cuts the stream short, and the background work shares the connection.
-    const res = await this.reader.run(q.sql, toDuckParams(q.params));
+    // Numbers as DOUBLE, read item by item from the DOUBLE vectors: converting each chunk's values to JS
+    // values first (a BigInt for every count) took ~1.1 s of an all-models run at 100k profiles × 200 features.
+    const casts = [...numeric].map((c) => `CAST(${quoteIdent(c)} AS DOUBLE) AS ${quoteIdent(c)}`);
+    const res = await this.reader.run(casts.length > 0 ? `SELECT * REPLACE (${casts.join(', ')}) FROM (${q.sql})` : q.sql, toDuckParams(q.params));
     const names = res.columnNames();
     let next = 0;
     let cap = 1 << 16;
@@ -171,8 +174,13 @@ export class DuckDBSegmentStore implements SegmentStorage {
         }
       }
       for (const [i, arr] of nums) {
-        const vals = chunk.getColumnValues(i);
-        for (let j = 0; j < rc; j++) arr[n + j] = numberOf(vals[j]);
+        const vec = chunk.getColumnVector(i);
+        if (vec instanceof DuckDBDoubleVector) {
+          for (let j = 0; j < rc; j++) arr[n + j] = vec.getItem(j) ?? NaN;
+        } else {
+          const vals = chunk.getColumnValues(i);
+          for (let j = 0; j < rc; j++) arr[n + j] = numberOf(vals[j]);
+        }
       }
       for (const [i, arr] of txt) {
         const vals = chunk.getColumnValues(i);
