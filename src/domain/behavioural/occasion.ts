@@ -255,6 +255,7 @@ export const occasionModel: BehaviouralModel<OccasionConfig> = {
     const orders = num('orders');
     const firstDays = num('first_order_days');
     const windowCols = new Map(plan.windows.map((w) => [w.key, num(w.key)]));
+    const occasionCols = new Map([...plan.countries].map(([code, list]) => [code, list.map((o) => ({ name: o.name, days: o.days, cols: o.keys.map((k) => windowCols.get(k)) }))]));
     const timing = Object.fromEntries((['weekday', 'weekend', ...PARTS_OF_DAY] as const).map((b) => [b, num(`timing:${b}`)])) as Record<keyof TimingCounts, Float64Array>;
     const country = config.countryTrait ? traitPath(config.countryTrait) : undefined;
     const countryText = country ? features.text[`trait:${country.key}`] : undefined;
@@ -274,8 +275,14 @@ export const occasionModel: BehaviouralModel<OccasionConfig> = {
         const fromTrait = country ? countryFrom(countryText?.[i], country.path) : undefined;
         const code = fromTrait ?? countryFrom(countryEvents?.[i]);
         countrySource[fromTrait ? 'trait' : code ? 'events' : 'default']++;
-        const occasions = plan.countries.get(code ?? '*') ?? plan.countries.get('*') ?? [];
-        const counts = occasions.map((o) => ({ name: o.name, days: o.days, orders: o.keys.reduce((s, k) => s + nz(windowCols.get(k)?.[i]), 0) }));
+        const occasions = occasionCols.get(code ?? '*') ?? occasionCols.get('*') ?? [];
+        // (only the occasions that can qualify become objects: ~45 per customer were built and dropped)
+        const counts: OccasionCount[] = [];
+        for (const { name, days, cols } of occasions) {
+          let sum = 0;
+          for (const col of cols) sum += nz(col?.[i]);
+          if (sum >= config.minOrders && sum / nOrders >= config.minShare) counts.push({ name, days, orders: sum });
+        }
         const found = holidayOccasions(nOrders, counts, config);
         t['occasion_orders'] = nOrders;
         if (code) t['occasion_country'] = code;
