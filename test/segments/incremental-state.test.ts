@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileWorkspace, computedStateColumn, membershipStateColumn } from '../../src/domain/segments/compile.js';
 import { DIALECTS } from '../../src/domain/sql/dialects.js';
+import { quoteIdent } from '../../src/domain/sql/identifiers.js';
 import type { ComputedTraitDefinition, Condition } from '../../src/domain/segments/ast.js';
 import { mulberry32 } from '../../src/demo/random.js';
 
@@ -211,8 +212,11 @@ test('a full run diffs against the state rows where they mirror the memberships,
   const t0 = Date.now();
   let n = 0;
   const order = (userId: string, daysAgo: number, revenue = 50) => ({ type: 'track', userId, event: OC, properties: { revenue }, timestamp: new Date(t0 - daysAgo * D).toISOString(), messageId: `o${++n}` });
-  await sg.ingest.submit(ws, [order('a', 2), order('b', 5), order('c', 30, 400), order('d', 1), order('f', 8),
-    { type: 'track', userId: 'e', event: 'Product Viewed', properties: {}, timestamp: new Date(t0 - 3 * D).toISOString(), messageId: 'v1' }], { source: 'api', mode: 'atomic' });
+  // g also has a view dated after both runs: its state row is marked -1 (aggregates incomplete), yet its
+  // membership columns hold what the run wrote, and the next run diffs it row-wise like the others
+  await sg.ingest.submit(ws, [order('a', 2), order('b', 5), order('c', 30, 400), order('d', 1), order('f', 8), order('g', 5),
+    { type: 'track', userId: 'e', event: 'Product Viewed', properties: {}, timestamp: new Date(t0 - 3 * D).toISOString(), messageId: 'v1' },
+    { type: 'track', userId: 'g', event: 'Product Viewed', properties: {}, timestamp: new Date(t0 + 30 * D).toISOString(), messageId: 'v2' }], { source: 'api', mode: 'atomic' });
   // all kept in state (membership columns), so a later full run diffs them row-wise
   const segments: Array<{ key: string; condition: Condition }> = [
     { key: 'recent', condition: { type: 'last_performed', event: OC, op: 'within_last', amount: 7, unit: 'days' } },
@@ -228,12 +232,20 @@ test('a full run diffs against the state rows where they mirror the memberships,
   const historyRows = async () => Number((await sg.store.segments.query({ sql: 'SELECT count(*) AS n FROM membership_history', params: [], segmentColumns: [], computedColumns: [] }))[0]?.['n']);
   const exitsOf = async (key: string) => (await sg.store.segments.query({ sql: `SELECT count(*) AS n FROM membership_history WHERE segment_key = $1 AND change = 'exited'`, params: [{ name: 'p1', type: 'string', value: key }], segmentColumns: [], computedColumns: [] }))[0]?.['n'];
 
-  // the clock moves on: b's and f's last orders are now more than 7 days ago (row-wise exits)
+  const gId = (await sg.profiles.get(ws, 'g')).profileId;
+  const gHwm = async () => Number((await sg.store.segments.query({ sql: `SELECT hwm FROM ${quoteIdent(info?.table ?? '')} WHERE pid = $1`, params: [{ name: 'p1', type: 'string', value: gId }], segmentColumns: [], computedColumns: [] }))[0]?.['hwm']);
+  assert.equal(await gHwm(), -1, 'g has an event dated after the run');
+
+  // the clock moves on: b's, f's and g's last orders are now more than 7 days ago (row-wise exits)
   const t1 = t0 + 4 * D;
   assert.equal(Number(await exitsOf('recent')), 0);
   await sg.segments.compute(ws, { now: t1 });
   await assertMembershipsHold(sg, ws, segments, [], t1, 'clock moved');
-  assert.equal(Number(await exitsOf('recent')), 1, 'b left recent (f was never in it)');
+  assert.equal(Number(await exitsOf('recent')), 2, 'b and g left recent (f was never in it)');
+  assert.equal(await gHwm(), -1, 'g\'s row is still marked');
+  const settled = await historyRows();
+  await sg.segments.compute(ws, { now: t1 });
+  assert.equal(await historyRows(), settled, 'the same run again enters and exits no one (g included)');
 
   // a state row marked invalid has no membership columns: read as "member of nothing" it would make
   // d enter buyer and recent again (a second membership each); diffed pair-wise, nothing changes

@@ -262,10 +262,14 @@ export class DuckDBSegmentStore implements SegmentStorage {
    * row and the state row of each profile compared, and only the profiles where some segment differs
    * unpivoted. Unpivoting every (segment, profile) pair now and joining it to every membership took
    * 6.1 s at 1M profiles × 50 segments (2.8 s for the pairs, 3.3 s for the join), most of a full run's
-   * apply; the rows compare in ~1 s. The state is trusted only where it holds: rows marked invalid
-   * (hwm < 0: their columns are empty) and profiles without a row are diffed pair-wise against the
-   * memberships, as are segments the state has no column for (new or edited since it was built), and
-   * profiles whose row leaves some segment's column empty.
+   * apply; the rows compare in ~1 s. The state is trusted only where it holds: profiles without a row
+   * and rows that leave some segment's column empty are diffed pair-wise against the memberships, as are
+   * segments the state has no column for (new or edited since it was built). A membership column that is
+   * set equals the membership, whatever the row's hwm: rows invalidated by a merge or left behind by a
+   * full run have every column empty until a history run of the profile sets them (updateMirrors), and
+   * rows of profiles with events dated after the run (hwm -1, their aggregates incomplete) hold the
+   * memberships the run wrote. (Those were diffed pair-wise too: 101,026 of 1M profiles in the segment
+   * bench, whose live pings are dated after its data clock.)
    */
   private async prepareDiff(w: DuckDBConnection, t: EvaluationTarget): Promise<number> {
     await this.segmentKeys(w, t);
@@ -280,14 +284,14 @@ export class DuckDBSegmentStore implements SegmentStorage {
       // (a row written by a lane without some segment's column, e.g. the instant lane's row for a
       // profile newer than the state, leaves it NULL: unknown, not "not a member")
       const unknown = rowWise.map((s) => `${quoteIdent(s.stateColumn ?? '')} IS NULL`).join(' OR ');
-      await w.run(`CREATE OR REPLACE TEMP TABLE seg_unsure AS SELECT pid FROM ${quoteIdent(table)} WHERE hwm < 0 OR ${unknown}
+      await w.run(`CREATE OR REPLACE TEMP TABLE seg_unsure AS SELECT pid FROM ${quoteIdent(table)} WHERE ${unknown}
         UNION SELECT pid FROM seg_eval WHERE pid NOT IN (SELECT pid FROM ${quoteIdent(table)})`);
       const now = (s: SegmentTarget) => `coalesce(n.${quoteIdent(s.column)}, false)`;
       const before = (s: SegmentTarget) => `coalesce(o.${quoteIdent(s.stateColumn ?? '')}, false)`;
       const changes = rowWise.map((s) => `CASE WHEN ${now(s)} <> ${before(s)} THEN {'k': ${bind(s.key)}, 'gone': NOT ${now(s)}} END`);
       parts.push(`SELECT d.k AS segment_key, pid AS profile_id, d.gone AS gone FROM (
           SELECT coalesce(n.pid, o.pid) AS pid, unnest([${changes.join(', ')}]) AS d
-          FROM seg_eval n FULL OUTER JOIN (SELECT * FROM ${quoteIdent(table)} WHERE hwm >= 0) o ON n.pid = o.pid
+          FROM seg_eval n FULL OUTER JOIN ${quoteIdent(table)} o ON n.pid = o.pid
           WHERE coalesce(n.pid, o.pid) NOT IN (SELECT pid FROM seg_unsure) AND (${rowWise.map((s) => `${now(s)} <> ${before(s)}`).join(' OR ')})
         ) WHERE d IS NOT NULL`);
     }
