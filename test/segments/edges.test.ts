@@ -2,8 +2,7 @@
  * Edge cases where the engines and the reference evaluator could disagree (found by a targeted probe):
  * array-looking path parts, line items that are not objects, dates without seconds or with odd shapes,
  * numeric strings, JSON text ties and orders, anniversaries. Each runs on DuckDB and on ClickHouse
- * (chdb) and must equal the reference. Known and documented difference not covered here: DuckDB's
- * lower() differs from JavaScript's toLowerCase for a few letters (İ, final ς).
+ * (chdb) and must equal the reference, case folding of Turkish and Greek text included (fold.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +51,17 @@ const cases: Case[] = [
     computed: [{ key: 'ul', kind: 'unique_list', event: OC, path: 'properties.v' }, { key: 'mf', kind: 'most_frequent', event: OC, path: 'properties.v' }, { key: 'uc', kind: 'unique_count', event: OC, path: 'properties.v' }] },
   { name: 'last tie json text', events: [tr(OC, NOW - D, { v: 10 }), tr(OC, NOW - D, { v: 9 }), tr(OC, NOW - 2 * D, { v: 'é' }), tr(OC, NOW - 2 * D, { v: '😀' }), tr(OC, NOW - 2 * D, { v: '\uffff' })], computed: [{ key: 'l', kind: 'last', event: OC, path: 'properties.v' }, { key: 'f', kind: 'first', event: OC, path: 'properties.v' }] },
   { name: 'unicode unique_list order', events: [tr(OC, NOW - D, { v: '😀' }), tr(OC, NOW - D, { v: '\uffff' }), tr(OC, NOW - D, { v: 'a"b' }), tr(OC, NOW - D, { v: 'a\\b' }), tr(OC, NOW - D, { v: 'é' }), tr(OC, NOW - D, { v: 'a\nb' })], computed: [{ key: 'ul', kind: 'unique_list', event: OC, path: 'properties.v' }, { key: 'mf', kind: 'most_frequent', event: OC, path: 'properties.v' }] },
+  // toLowerCase() would give İ → i + U+0307 and a word's last Σ → ς; DuckDB's lower() gives i and σ
+  { name: 'case folding', traits: { city: 'İstanbul', street: 'ΟΔΟΣ ΣΑΣ', word: 'οδος', kelvin: '5 K' },
+    events: [tr(OC, NOW - D, { q: 'ΣΑΣ Σ İzmir' })],
+    conds: [
+      ...([['city', 'istanbul'], ['city', 'İSTANBUL'], ['city', 'ı'], ['city', 'i\u0307'], ['street', 'οδος'], ['street', 'ς'], ['word', 'ΟΔΟΣ'], ['kelvin', 'k']] as const)
+        .flatMap(([trait, value]): Condition[] => [{ type: 'trait', trait, op: 'contains', value }, { type: 'trait', trait, op: 'not_contains', value }]),
+      { type: 'trait', trait: 'street', op: 'ends_with', value: 'σας' }, { type: 'trait', trait: 'street', op: 'starts_with', value: 'ς' },
+      { type: 'trait', trait: 'city', op: 'starts_with', value: 'Is' }, { type: 'trait', trait: 'word', op: 'ends_with', value: 'Σ' },
+      { type: 'event', event: OC, where: [{ path: 'properties.q', op: 'contains', value: 'σας σ izmir' }] },
+      { type: 'event', event: OC, where: [{ path: 'properties.q', op: 'ends_with', value: 'İZMİR' }] },
+    ] },
   { name: 'anniversary', traits: { a: '2000-02-29', b: '1990-06-15T23:59:59Z', c: '1990-06-14T23:59:59-01:00' }, conds: ['a', 'b', 'c'].flatMap((t): Condition[] => [0, 1, 258, 259, 365].map((days): Condition => ({ type: 'trait', trait: t, op: 'anniversary_within', days }))) },
 ];
 

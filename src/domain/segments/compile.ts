@@ -12,6 +12,7 @@
  */
 import { Params, type BoundParam, type Dialect, type MergeKind } from '../sql/dialect.js';
 import { md5Hex } from './md5.js';
+import { foldCase } from './fold.js';
 import {
   UNIT_MS, type Comparison, type ComputedTraitDefinition, type Condition, type EventSelector, type Filter,
   type Window,
@@ -581,11 +582,11 @@ class Compiler {
         return c.op === 'in' ? any : `(NOT ${any})`;
       }
       case 'contains': case 'not_contains': {
-        const x = d.contains(d.lower(a.str()), p.str(c.value.toLowerCase()));
+        const x = d.contains(d.foldCase(a.str()), p.str(foldCase(c.value)));
         return c.op === 'contains' ? f(x) : t(`NOT ${x}`);
       }
-      case 'starts_with': return f(d.startsWith(d.lower(a.str()), p.str(c.value.toLowerCase())));
-      case 'ends_with': return f(d.endsWith(d.lower(a.str()), p.str(c.value.toLowerCase())));
+      case 'starts_with': return f(d.startsWith(d.foldCase(a.str()), p.str(foldCase(c.value))));
+      case 'ends_with': return f(d.endsWith(d.foldCase(a.str()), p.str(foldCase(c.value))));
       case 'exists': return `(${a.raw()} IS NOT NULL)`;
       case 'not_exists': return `(${a.raw()} IS NULL)`;
       case 'within_last': return f(`${a.date()} > ${p.int(now - c.amount * UNIT_MS[c.unit])} AND ${a.date()} <= ${p.int(now)}`);

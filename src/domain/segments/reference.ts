@@ -19,7 +19,8 @@
  *   - boolean literal: the stored value must be a JSON boolean;
  *   - string literal: the stored value must be a JSON string. `eq` / `neq` / `in` / `not_in` and
  *     `lt` … `gte` are case-sensitive (ordering by Unicode code point); `contains`, `not_contains`,
- *     `starts_with` and `ends_with` compare `toLowerCase()` of both sides.
+ *     `starts_with` and `ends_with` compare both sides case-folded (`foldCase`: each code point
+ *     lower-cased on its own, final ς read as σ).
  * - `in` holds when any literal matches by its own type's rule; `not_in` is `not in` (true when missing).
  * - `exists` holds when the value is present (any JSON type but null); `not_exists` is its negation.
  * - Dates: a stored date is a finite JSON number (epoch ms) or a JSON string of the ISO-8601 shape
@@ -73,6 +74,7 @@ import { isPlainObject, type JsonObject, type JsonValue } from '../errors.js';
 import { UNIT_MS, isCalendarDate, type Comparison, type ComputedTraitDefinition, type Condition, type EventSelector, type Filter, type Window } from './ast.js';
 import { describe } from './describe.js';
 import { bucketOf } from './md5.js';
+import { foldCase } from './fold.js';
 
 export type EvalMessageType = 'track' | 'page' | 'screen' | 'identify' | 'group' | 'alias';
 
@@ -271,10 +273,10 @@ function compare(x: Typed, c: Comparison, now: number): boolean {
     }
     case 'in': return c.values.some((lit) => literalMatches(x, lit));
     case 'not_in': return !c.values.some((lit) => literalMatches(x, lit));
-    case 'contains': return x.str !== undefined && x.str.toLowerCase().includes(c.value.toLowerCase());
-    case 'not_contains': return !(x.str !== undefined && x.str.toLowerCase().includes(c.value.toLowerCase()));
-    case 'starts_with': return x.str !== undefined && x.str.toLowerCase().startsWith(c.value.toLowerCase());
-    case 'ends_with': return x.str !== undefined && x.str.toLowerCase().endsWith(c.value.toLowerCase());
+    case 'contains': return x.str !== undefined && foldCase(x.str).includes(foldCase(c.value));
+    case 'not_contains': return !(x.str !== undefined && foldCase(x.str).includes(foldCase(c.value)));
+    case 'starts_with': return x.str !== undefined && foldCase(x.str).startsWith(foldCase(c.value));
+    case 'ends_with': return x.str !== undefined && foldCase(x.str).endsWith(foldCase(c.value));
     case 'exists': return x.present;
     case 'not_exists': return !x.present;
     case 'within_last': return x.date !== undefined && now - c.amount * UNIT_MS[c.unit] < x.date && x.date <= now;

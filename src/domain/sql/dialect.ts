@@ -116,7 +116,8 @@ export interface Dialect {
   regexFull(expr: string, pattern: string): string;
   /** Replace the first match of a regular expression (\\1 … in the replacement are its groups). */
   regexReplace(expr: string, pattern: string, replacement: string): string;
-  lower(expr: string): string;
+  /** The text case-folded as `foldCase` (segments/fold.ts) does it. */
+  foldCase(expr: string): string;
   contains(hay: string, needle: string): string;
   startsWith(s: string, prefix: string): string;
   endsWith(s: string, suffix: string): string;

@@ -110,7 +110,8 @@ export const duckdbDialect: Dialect = {
   tryDouble: (expr) => `TRY_CAST(${expr} AS DOUBLE)`,
   regexFull: (expr, pattern) => `regexp_full_match(${expr}, ${pattern})`,
   regexReplace: (expr, pattern, replacement) => `regexp_replace(${expr}, ${pattern}, ${replacement})`,
-  lower: (expr) => `lower(${expr})`,
+  // (lower() maps each code point on its own, İ → i; only the final sigma is left to fold)
+  foldCase: (expr) => `replace(lower(${expr}), 'ς', 'σ')`,
   contains: (hay, needle) => `contains(${hay}, ${needle})`,
   startsWith: (s, prefix) => `starts_with(${s}, ${prefix})`,
   endsWith: (s, suffix) => `suffix(${s}, ${suffix})`,
@@ -218,7 +219,8 @@ export const clickhouseDialect: Dialect = {
   tryDouble: (expr) => `toFloat64OrNull(${expr})`,
   regexFull: (expr, pattern) => `match(${expr}, ${pattern})`,
   regexReplace: (expr, pattern, replacement) => `replaceRegexpOne(${expr}, ${pattern}, ${replacement})`,
-  lower: (expr) => `lowerUTF8(${expr})`,
+  // (lowerUTF8 applies special casing: İ would become i + U+0307, and a word's last Σ ς)
+  foldCase: (expr) => `replaceAll(lowerUTF8(replaceAll(${expr}, 'İ', 'I')), 'ς', 'σ')`,
   contains: (hay, needle) => `(position(${hay}, ${needle}) > 0)`,
   startsWith: (s, prefix) => `startsWith(${s}, ${prefix})`,
   endsWith: (s, suffix) => `endsWith(${s}, ${suffix})`,
