@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { sourceFiles } from './source-files.js';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = resolve('src');
@@ -26,15 +27,6 @@ const ALLOWED: Record<string, readonly string[]> = {
 const PURE_PACKAGES = new Set(['ua-parser-js', 'zod']);
 const PURE_LAYERS = new Set(['domain', 'demo', 'ports']);
 
-function files(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) files(p, out);
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
-
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specs: string[] = [];
@@ -47,7 +39,7 @@ function layerOf(file: string): string {
   return relative(SRC, file).split(/[\\/]/)[0] ?? '';
 }
 
-const all = files(SRC);
+const all = sourceFiles(SRC);
 const graph = new Map<string, string[]>();
 for (const f of all) {
   const local: string[] = [];

@@ -8,19 +8,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { sourceFiles } from './source-files.js';
 
 const SRC = resolve('src');
-
-function files(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) files(p, out);
-    else if (p.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** A list parameter ($3, ${...}) searched for an id column of every row. */
 const LIST_OF_IDS = /list_contains\(\s*(?:\$\$?\{[^}]*\}|\$[0-9]+)\s*,\s*(?:[a-z_]+\.)?(?:pid|profile_id|entity_id|message_id|anonymous_id|user_id)\s*\)/g;
@@ -31,7 +23,7 @@ function offenders(text: string): string[] {
 
 test('no list of ids is searched row by row with list_contains (a semi join instead)', () => {
   const found: string[] = [];
-  for (const f of files(SRC)) {
+  for (const f of sourceFiles(SRC)) {
     for (const hit of offenders(readFileSync(f, 'utf8'))) found.push(`${relative(SRC, f)}: ${hit}`);
   }
   assert.deepEqual(found, [], `list_contains over a list of ids:\n${found.join('\n')}`);
