@@ -191,6 +191,8 @@ export class SegmentService {
   private readonly fullPassed = new Set<string>();
   /** When the last full run of a workspace ended and how long it took (the refresh adapts to it). */
   private readonly lastFull = new Map<string, { endedAt: number; ms: number }>();
+  /** Workspaces whose full run (of the slow lane's loop) is under way. */
+  private readonly fullRunning = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   /** Latency of the last incremental runs (ms from commit to membership written), for metrics and benches. */
   readonly metrics = {
@@ -708,7 +710,12 @@ export class SegmentService {
             const t0 = performance.now();
             this.fullPassed.delete(ws);
             this.pendingFull.delete(ws);
-            await this.compute(ws);
+            this.fullRunning.add(ws);
+            try {
+              await this.compute(ws);
+            } finally {
+              this.fullRunning.delete(ws);
+            }
             this.lastFull.set(ws, { endedAt: this.clock(), ms: performance.now() - t0 });
             continue;
           }
@@ -756,6 +763,9 @@ export class SegmentService {
     this.timer = setInterval(() => {
       void workspaces().then((list) => {
         for (const ws of list) {
+          // (not while one runs: measured from the end of the one before, it was due again at once, and
+          // under load full runs came in pairs, back to back)
+          if (this.fullRunning.has(ws)) continue;
           const last = this.lastFull.get(ws);
           if (last && this.clock() - last.endedAt < Math.max(this.config.refreshMs, 4 * last.ms)) continue;
           // (no last run in this process: due now, since windows may have expired while it was down)

@@ -8,7 +8,8 @@
  * microtask loop starves every timer, its own time limit too.)
  *
  * The second test: a waiting full run must come under a steady stream of history runs (it was
- * starved: batches always went first).
+ * starved: batches always went first). The third: the refresh timer does not queue a full run while
+ * one runs (it did, and full runs came in pairs, back to back).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +87,24 @@ test('a waiting full run is not starved by a steady stream of history runs', { t
     await sg.segments.idle();
   } finally {
     producing = false;
+    await sg.segments.idle();
+    await sg.close();
+  }
+});
+
+test('the refresh timer queues no full run while one is under way (full runs came in pairs)', { timeout: 60_000 }, async () => {
+  // refresh every second (the timer ticks every second); a full run takes 1.5 s, so the next is due no
+  // sooner than 4 × 1.5 = 6 s after it ends. Queued again by the ticks during the first one, a second
+  // run followed at once.
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1, segments: { refreshMs: 1000 } });
+  try {
+    const ws = await twoLanes(sg, (lane) => (lane === undefined || lane === 'full' ? 1500 : 0));
+    const before = sg.segments.metrics.fullRuns;
+    sg.segments.startRefresh(async () => [ws]);
+    await sleep(5500);
+    assert.equal(sg.segments.metrics.fullRuns - before, 1, 'one full run in 5.5 s: the first is due at the first tick, the next 6 s after it ends');
+  } finally {
+    sg.segments.stopRefresh();
     await sg.segments.idle();
     await sg.close();
   }
