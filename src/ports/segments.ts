@@ -167,8 +167,8 @@ export interface SegmentStorage extends WebhookStorage {
   sizes(workspaceId: string, key: string): Promise<Array<{ day: string; members: number }>>;
   computedValues(workspaceId: string, profileId: string): Promise<Array<{ key: string; value: unknown; computedAt: number }>>;
   profileCount(workspaceId: string): Promise<number>;
-  /** Each event kind's share of a workspace's events, estimated from a sample (CompileInput.eventShares). */
-  eventShares(workspaceId: string): Promise<EventShare[]>;
+  /** Each event kind's share of a workspace's events, estimated from a sample (CompileInput.eventShares; may be minutes old). */
+  eventShares(workspaceId: string): Promise<readonly EventShare[]>;
   /** Active profile ids at these offsets of the id order (bounds of a sampled range). */
   profileIdsAt(workspaceId: string, offsets: number[]): Promise<string[]>;
 }

@@ -10,7 +10,7 @@ import {
 } from '../domain/segments/ast.js';
 import { DefinitionError, checkReferences, schemaDiagnostics } from '../domain/segments/check.js';
 import {
-  classifyWorkspace, compileExplain, compileWorkspace, computedStateColumn, membershipStateColumn, propertyColumn, propertyPaths, type CompileInput, type EventShare, type PropertyPath,
+  classifyWorkspace, compileExplain, compileWorkspace, computedStateColumn, membershipStateColumn, propertyColumn, propertyPaths, type CompileInput, type PropertyPath,
 } from '../domain/segments/compile.js';
 import { describe, describeValue } from '../domain/segments/describe.js';
 import { instantDecidable, instantEventNames } from '../domain/segments/instant.js';
@@ -444,7 +444,7 @@ export class SegmentService {
     const q = compileWorkspace(d, {
       workspaceId: ws, now, segments, computed, profileIds: opts.profileIds, references, state, typedColumns: this.store.segments.typedColumns(), modelTraits: await this.modelTraits(ws),
       // (a run for a list of profiles reads its few rows once, materialized: the shares do not matter)
-      eventShares: opts.profileIds ? undefined : await this.eventShares(ws),
+      eventShares: opts.profileIds ? undefined : await this.store.segments.eventShares(ws),
     });
     return { q, segments, computed, stateColumns, computedColumns, archived: opts.profileIds ? [] : defs.archived };
   }
@@ -551,21 +551,6 @@ export class SegmentService {
   setModelTraitSource(source: (ws: string) => Promise<ReadonlyMap<string, string>>): void {
     this.modelTraitSource = source;
   }
-
-  /**
-   * Each event kind's share of a workspace's events (CompileInput.eventShares), from a sample, kept for
-   * ten minutes: the mix of a shop's events changes slowly, and a wrong guess costs speed, not results.
-   */
-  async eventShares(ws: string): Promise<readonly EventShare[]> {
-    const now = performance.now();
-    const hit = this.shares.get(ws);
-    if (hit && now - hit.at < 600_000) return hit.shares;
-    const shares = await this.store.segments.eventShares(ws);
-    this.shares.set(ws, { at: now, shares });
-    return shares;
-  }
-
-  private readonly shares = new Map<string, { at: number; shares: readonly EventShare[] }>();
 
   /** Every model-written trait key of a workspace → its model id in model_traits. */
   async modelTraits(ws: string): Promise<ReadonlyMap<string, string>> {

@@ -209,6 +209,11 @@ interface Accessor {
   date(): string;
 }
 
+/** Each value of `a` passed through `f`. */
+function mapAccessor(a: Accessor, f: (x: string) => string): Accessor {
+  return { str: () => f(a.str()), num: () => f(a.num()), bool: () => f(a.bool()), raw: () => f(a.raw()), date: () => f(a.date()) };
+}
+
 /** Each value of `key` (the JSON form, which names it) and `sql` (what is read) combined by `f`. */
 function pairAccessors(key: Accessor, sql: Accessor, f: (key: string, sql: string) => string): Accessor {
   return {
@@ -667,14 +672,7 @@ class Compiler {
         return pairAccessors(canon, this.typedAccessor(col), (key, sql) => this.evCol(scratch.canonical(key), guard, r, 'NULL', sql));
       }
     }
-    const inner = this.jsonAccessor(root, keys);
-    return {
-      str: () => this.evCol(inner.str(), guard, r),
-      num: () => this.evCol(inner.num(), guard, r),
-      bool: () => this.evCol(inner.bool(), guard, r),
-      raw: () => this.evCol(inner.raw(), guard, r),
-      date: () => this.evCol(inner.date(), guard, r),
-    };
+    return mapAccessor(this.jsonAccessor(root, keys), (x) => this.evCol(x, guard, r));
   }
 
   /**
@@ -805,11 +803,7 @@ class Compiler {
     const path: PropertyPath = { root: 'products', keys };
     this.paths.set(propertyColumn(path), path);
     const scratch = new Params(this.d);
-    const json = this.jsonAccessor('li', keys, scratch);
-    const field: Accessor = {
-      str: () => scratch.canonical(json.str()), num: () => scratch.canonical(json.num()), bool: () => scratch.canonical(json.bool()),
-      raw: () => scratch.canonical(json.raw()), date: () => scratch.canonical(json.date()),
-    };
+    const field = mapAccessor(this.jsonAccessor('li', keys, scratch), (x) => scratch.canonical(x));
     const isObject = `coalesce(${scratch.canonical(this.d.jsonIs(scratch, 'li', [], 'object'))}, false)`;
     const lines = scratch.canonical(this.d.jsonArray(scratch, 'props', ['products']));
     // (the comparison's values bound in `scratch` too: only the list parameter is in the statement)
