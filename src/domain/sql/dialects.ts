@@ -79,7 +79,12 @@ export const duckdbDialect: Dialect = {
       // grouped DISTINCT aggregate its own hash table on (group, value), which at 30M rows and 1M groups
       // took 4.2–4.5 s against 3.1–3.2 s for the list (list(DISTINCT) 5.3–5.9 s). list_distinct drops
       // NULLs; an empty group gives NULL, which callers coalesce as they did before.
-      case 'count_distinct': return `len(list_distinct(list(${expr}) FILTER (WHERE ${cond})))`;
+      // A distinct count collects the values' 64-bit hashes (2.1 s there): fixed-width items, where
+      // making 30M strings distinct took 1.7 s of the 3.1. Like ClickHouse's uniqExact, which keeps
+      // 128-bit hashes of strings, it is exact unless two values of one profile share a hash: with n
+      // distinct values, a chance of about n² / 2^65 (1e-17 for 30 values). hash(NULL) is not NULL,
+      // hence the explicit filter.
+      case 'count_distinct': return `len(list_distinct(list(hash(${expr})) FILTER (WHERE ${cond} AND ${expr} IS NOT NULL)))`;
       case 'list_distinct': return `list_distinct(list(${expr}) FILTER (WHERE ${cond} AND ${expr} IS NOT NULL))`;
       case 'any': return `max(${expr}) FILTER (WHERE ${cond})`;
       default: return `${fn}(${expr}) FILTER (WHERE ${cond})`;
