@@ -1056,7 +1056,7 @@ class Compiler {
     const memo = 'mf:' + JSON.stringify(c);
     let alias = this.cteMemo.get(memo);
     if (!alias) {
-      const { d, p } = this;
+      const { d } = this;
       alias = `mf_${this.cteMemo.size}`;
       const [root, ...keys] = (c.path ?? '').split('.');
       const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw();
@@ -1066,9 +1066,9 @@ class Compiler {
       const k = this.kindOf(sel);
       const kind = k ? `${this.kindCols.get(k) ?? k} AND ` : '';
       const counted = `SELECT pid, v, count(*) AS n FROM (SELECT pid, ${raw} AS v FROM ev WHERE ${kind}${sel}) x WHERE v IS NOT NULL GROUP BY pid, v`;
-      // Order key: higher count first, then smaller text: (1e12 - n) zero-padded, then the text; take the min.
-      const key = d.concat(d.padInt(`(${p.int(1_000_000_000_000)} - n)`, 13), 'v');
-      this.ctes.push(`${alias} AS (SELECT pid, ${d.substrFrom(`min(${key})`, 14)} AS hit FROM (${counted}) y GROUP BY pid)`);
+      // Higher count first, then the smaller text: the value with the smallest (-n, v). (As the min of
+      // zero-padded (1e12 - n) || v, the strings built for 5M (profile, value) rows cost 0.3-0.7 s more.)
+      this.ctes.push(`${alias} AS (SELECT pid, ${d.argMinTuple('v', ['-n', 'v'])} AS hit FROM (${counted}) y GROUP BY pid)`);
       this.joins.push(`LEFT JOIN ${alias} ON ${alias}.pid = base.pid`);
       this.cteMemo.set(memo, alias);
     }

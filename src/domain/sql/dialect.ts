@@ -131,6 +131,8 @@ export interface Dialect {
   /** Zero-padded decimal text of a non-negative integer expression, `width` characters. */
   padInt(expr: string, width: number): string;
   substrFrom(expr: string, start1: number): string;
+  /** Aggregate: the `value` of the row whose tuple `keys` is smallest (compared element by element). */
+  argMinTuple(value: string, keys: string[]): string;
   intDiv(a: string, b: string): string;
   greatest(a: string, b: string): string;
   /** Membership test of an expression in an array parameter. */
