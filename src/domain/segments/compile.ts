@@ -927,12 +927,15 @@ class Compiler {
       const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
       const kept = d.arrayFilter(this.itemsCol(s), 'li', this.itemFilter(items));
       const item = this.itemAccessor(keys);
-      if (fn === 'count_distinct') {
-        const flat = this.flatten(d.arrayMap(kept, 'li', item.raw()), sel);
-        return `coalesce(${d.arrayDistinctCount(d.arrayCompact(flat))}, 0)`;
+      if (fn === 'count_distinct') return `coalesce(${d.arrayLength(this.flattenDistinct(d.arrayMap(kept, 'li', item.raw()), sel))}, 0)`;
+      // Each order row's lines aggregated first, then the rows: no list of every line of a profile is
+      // built (nor kept in state, where it grew with every order), and the partials merge as numbers.
+      const nums = d.arrayCompact(d.arrayMap(kept, 'li', item.num()));
+      if (fn === 'avg') {
+        const n = this.aggregate('sum', d.arrayLength(nums), sel);
+        return `(CASE WHEN ${n} > 0 THEN ${this.aggregate('sum', d.arrayAgg('sum', nums), sel)} / ${n} END)`;
       }
-      const flat = this.flatten(d.arrayMap(kept, 'li', item.num()), sel);
-      const v = d.arrayAgg(fn, d.arrayCompact(flat));
+      const v = this.aggregate(fn, d.arrayAgg(fn, nums), sel);
       return fn === 'sum' ? `coalesce(${v}, 0)` : v;
     }
     const acc = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s);
@@ -947,8 +950,9 @@ class Compiler {
     return fn === 'sum' ? `coalesce(${v}, 0)` : v;
   }
 
-  private flatten(arr: string, cond: string): string {
-    return this.aggColumn(this.d.aggFlatten(arr, cond), 'concat', cond);
+  /** The distinct non-NULL elements of the rows' arrays (NULL when no row): kept in state as a set. */
+  private flattenDistinct(arr: string, cond: string): string {
+    return this.aggColumn(this.d.aggFlattenDistinct(arr, cond), 'union', cond);
   }
 
   /**
@@ -1047,7 +1051,7 @@ class Compiler {
       case 'unique_list': {
         const [root, ...keys] = path.split('.');
         const values = root === 'products'
-          ? this.flatten(d.arrayMap(d.arrayFilter(this.itemsCol(c), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')))), 'li', this.itemAccessor(keys).raw()), sel)
+          ? this.flattenDistinct(d.arrayMap(d.arrayFilter(this.itemsCol(c), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')))), 'li', this.itemAccessor(keys).raw()), sel)
           : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw(), sel);
         const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
         return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;

@@ -55,9 +55,9 @@ export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'count_distinct' |
 
 /**
  * How partial aggregates of one profile combine (incremental state): counts and sums add, minima and
- * maxima take the extreme, value lists concatenate (with or without duplicates).
+ * maxima take the extreme, sets of values unite.
  */
-export type MergeKind = 'count' | 'sum' | 'min' | 'max' | 'union' | 'concat';
+export type MergeKind = 'count' | 'sum' | 'min' | 'max' | 'union';
 
 export interface Dialect {
   readonly name: 'duckdb' | 'clickhouse';
@@ -90,8 +90,8 @@ export interface Dialect {
   arrayAgg(fn: 'sum' | 'min' | 'max' | 'avg', arr: string): string;
   /** Combine partial aggregates of a group (see MergeKind); NULL partials are ignored. */
   mergeAgg(kind: MergeKind, col: string): string;
-  /** Flatten the arrays of a group into one (conditional aggregate). */
-  aggFlatten(arr: string, cond: string): string;
+  /** The distinct non-NULL elements of the arrays of a group's rows where `cond` (NULL or empty when none). */
+  aggFlattenDistinct(arr: string, cond: string): string;
   /** Sorted, distinct, first n, of an array of strings. */
   arraySortDistinctLimit(arr: string, n: number): string;
   arrayLength(arr: string): string;

@@ -92,7 +92,7 @@ export const duckdbDialect: Dialect = {
   },
   aggLatest: (expr, time, cond) => `arg_max(${expr}, ${time}) FILTER (WHERE ${cond})`,
   arrayAgg: (fn, arr) => `list_${fn}(${arr})`,
-  aggFlatten: (arr, cond) => `coalesce(flatten(list(${arr}) FILTER (WHERE ${cond})), [])`,
+  aggFlattenDistinct: (arr, cond) => `list_distinct(flatten(list(${arr}) FILTER (WHERE ${cond})))`,
   mergeAgg(kind, col) {
     switch (kind) {
       case 'count': return `CAST(coalesce(sum(${col}), 0) AS BIGINT)`;
@@ -100,7 +100,6 @@ export const duckdbDialect: Dialect = {
       case 'min': return `min(${col})`;
       case 'max': return `max(${col})`;
       case 'union': return `list_distinct(flatten(list(${col}) FILTER (WHERE ${col} IS NOT NULL)))`;
-      case 'concat': return `coalesce(flatten(list(${col}) FILTER (WHERE ${col} IS NOT NULL)), [])`;
     }
   },
   arraySortDistinctLimit: (arr, n) => `list_sort(list_distinct(${arr}))[1:${Math.trunc(n)}]`,
@@ -198,11 +197,12 @@ export const clickhouseDialect: Dialect = {
   },
   aggLatest: (expr, time, cond) => `argMaxIfOrNull(${expr}, ${time}, ${cond})`,
   arrayAgg(fn, arr) {
-    const a = `arrayFilter(z -> z IS NOT NULL, ${arr})`;
+    // (the array functions take no Nullable elements: those left are not NULL)
+    const a = `arrayMap(z -> assumeNotNull(z), arrayFilter(z -> z IS NOT NULL, ${arr}))`;
     if (fn === 'sum') return `arraySum(${a})`;
     return `if(empty(${a}), NULL, toNullable(array${fn[0]?.toUpperCase()}${fn.slice(1)}(${a})))`;
   },
-  aggFlatten: (arr, cond) => `groupArrayArrayIf(${arr}, ${cond})`,
+  aggFlattenDistinct: (arr, cond) => `groupUniqArrayArrayIf(arrayFilter(z -> z IS NOT NULL, ${arr}), ${cond})`,
   mergeAgg(kind, col) {
     switch (kind) {
       case 'count': return `toUInt64(sum(ifNull(${col}, 0)))`;
@@ -210,7 +210,6 @@ export const clickhouseDialect: Dialect = {
       case 'min': return `minOrNull(${col})`;
       case 'max': return `maxOrNull(${col})`;
       case 'union': return `arrayDistinct(groupArrayArray(${col}))`;
-      case 'concat': return `groupArrayArray(${col})`;
     }
   },
   arraySortDistinctLimit: (arr, n) => `arraySlice(arraySort(arrayDistinct(${arr})), 1, ${Math.trunc(n)})`,
