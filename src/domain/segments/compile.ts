@@ -279,6 +279,8 @@ class Compiler {
    * itemsCol) instead of once per leaf that reads it.
    */
   private readonly itemFields = new Map<string, { index: number; ref: string; typed?: string | undefined }>();
+  /** Typed line-item lists the records read, by position in the zip of the records (itemColumn). */
+  private readonly zipCols = new Map<string, number>();
   /** Line items read from typed columns (itemsTyped); a line-item path that cannot be typed was read. */
   private readonly typedItems: boolean;
   itemsUntyped = false;
@@ -352,13 +354,20 @@ class Compiler {
     };
     // The line items of a row: its array of JSON texts, each line read once into a record of the values
     // the leaves use (outside the guard, so that both branches keep the JSON array's type).
-    // Typed: the lines' object flags, each mapped with its index to the record of the typed values.
-    const items = (arr: string) => this.typedItems
-      ? d.arrayMapIndexed(arr, 'li_o', 'li_i', d.struct(this.itemFields.size ? [...this.itemFields.values()].map((f) => f.typed ?? 'NULL') : ['true']))
-      : d.arrayMap(arr, 'li', d.struct(this.itemFields.size ? [...this.itemFields.keys()] : ['true']));
+    const items = (arr: string) => d.arrayMap(arr, 'li', d.struct(this.itemFields.size ? [...this.itemFields.keys()] : ['true']));
+    // Typed: the typed lists the records read (and the lines' object flags, for the lines' number)
+    // zipped, each position mapped to its record; guarded outside, so that other rows get no lines.
+    // (Mapped with its index over the flags, each record read every other list by index: building the
+    // records of 5M orders took 1.0-1.4 s, zipped 0.6 s.)
+    const zipped = () => {
+      const line = `${propertyColumn(ITEM_LINE)}_b`;
+      const lists = [...this.zipCols.keys(), ...(this.zipCols.has(line) ? [] : [line])];
+      return d.arrayZipMap(lists, 'li_z', d.struct(this.itemFields.size ? [...this.itemFields.values()].map((f) => f.typed ?? 'NULL') : ['true']));
+    };
     const evOf = (props: boolean, ctx: boolean) => `ev AS${inline} (SELECT pid, mid, mtype, ename, pname, ts${jsonRoots(props, ctx)}${[...this.evCols].map(([expr, c]) => {
-      const v = guarded(c.sql ?? expr, c.guards, c.otherwise);
-      return `, ${c.items ? items(v) : v} AS ${c.alias}`;
+      const v = c.items && this.typedItems ? guarded(zipped(), c.guards, c.otherwise)
+        : c.items ? items(guarded(c.sql ?? expr, c.guards, c.otherwise)) : guarded(c.sql ?? expr, c.guards, c.otherwise);
+      return `, ${v} AS ${c.alias}`;
     }).join('')} FROM ev0)`;
     const ev = evOf(true, true);
     const parts = [ev0, ev];
@@ -858,11 +867,13 @@ class Compiler {
     return f.ref;
   }
 
-  /** A typed column of a line-item path: read into ev, and (`at`) its element for the line at index li_i. */
+  /** A typed column of a line-item path: read into ev, and (`at`) its element for the line (zipped). */
   private itemColumn(path: PropertyPath, sfx: TypedSuffix, at = true): string {
     const col = `${propertyColumn(path)}_${sfx}`;
     this.typedRead.add(col);
-    return at ? this.d.arrayAt(col, 'li_i') : col;
+    if (!at) return col;
+    if (!this.zipCols.has(col)) this.zipCols.set(col, this.zipCols.size);
+    return this.d.zipElement('li_z', this.zipCols.get(col) ?? 0);
   }
 
   /** A path of the line item `li`, each value read once per line (itemField). */

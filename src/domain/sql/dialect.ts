@@ -78,10 +78,12 @@ export interface Dialect {
   arrayExists(arr: string, v: string, body: string): string;
   arrayFilter(arr: string, v: string, body: string): string;
   arrayMap(arr: string, v: string, body: string): string;
-  /** `arr` mapped with each element `v` and its 1-based index `i` (typed line items, read by index). */
-  arrayMapIndexed(arr: string, v: string, i: string, body: string): string;
-  /** The element of `arr` at the 1-based index `i`. */
-  arrayAt(arr: string, i: string): string;
+  /**
+   * Map arrays of equal length element-wise: `body` reads element k of the current position through
+   * zipElement(v, k). One vectorized pass, where an indexed lambda reads every other array by index.
+   */
+  arrayZipMap(arrays: string[], v: string, body: string): string;
+  zipElement(v: string, k: number): string;
   /** Conditional aggregate: `fn(expr)` over rows where `cond`; NULL when no non-NULL input except count (0). */
   agg(fn: AggFn, expr: string, cond: string): string;
   /** The value of `expr` at the greatest `time` among rows where `cond` (NULL when none). */

@@ -70,8 +70,8 @@ export const duckdbDialect: Dialect = {
   arrayExists: (arr, v, body) => `(len(list_filter(${arr}, lambda ${v}: coalesce(${body}, false))) > 0)`,
   arrayFilter: (arr, v, body) => `list_filter(${arr}, lambda ${v}: coalesce(${body}, false))`,
   arrayMap: (arr, v, body) => `list_transform(${arr}, lambda ${v}: ${body})`,
-  arrayMapIndexed: (arr, v, i, body) => `list_transform(${arr}, lambda ${v}, ${i}: ${body})`,
-  arrayAt: (arr, i) => `${arr}[${i}]`,
+  arrayZipMap: (arrays, v, body) => `list_transform(list_zip(${arrays.join(', ')}), lambda ${v}: ${body})`,
+  zipElement: (v, k) => `${v}[${Math.trunc(k) + 1}]`,
   agg(fn: AggFn, expr, cond) {
     switch (fn) {
       case 'count': return `count(*) FILTER (WHERE ${cond})`;
@@ -184,8 +184,8 @@ export const clickhouseDialect: Dialect = {
   arrayExists: (arr, v, body) => `arrayExists(${v} -> ifNull(${body}, false), ${arr})`,
   arrayFilter: (arr, v, body) => `arrayFilter(${v} -> ifNull(${body}, false), ${arr})`,
   arrayMap: (arr, v, body) => `arrayMap(${v} -> ${body}, ${arr})`,
-  arrayMapIndexed: (arr, v, i, body) => `arrayMap((${v}, ${i}) -> ${body}, ${arr}, arrayEnumerate(${arr}))`,
-  arrayAt: (arr, i) => `arrayElement(${arr}, ${i})`,
+  arrayZipMap: (arrays, v, body) => `arrayMap((${arrays.map((_a, k) => `${v}_${k}`).join(', ')}) -> ${body}, ${arrays.join(', ')})`,
+  zipElement: (v, k) => `${v}_${Math.trunc(k)}`,
   agg(fn: AggFn, expr, cond) {
     switch (fn) {
       case 'count': return `countIf(${cond})`;
