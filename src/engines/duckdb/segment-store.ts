@@ -525,10 +525,12 @@ export class DuckDBSegmentStore implements SegmentStorage {
         movedBy = new Map(moved.map((r) => [String(r['segment_key']), r]));
         if (!restrict) {
           // Sizes and the day's size row on full runs; incremental runs only move members in and out.
-          const sizes = await this.all(`SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key IN (SELECT segment_key FROM seg_keys) GROUP BY segment_key`, [t.workspaceId], w);
+          // (counted once: the day's rows are written from these counts, not from a second count)
+          const sizes = await this.all(`SELECT k.segment_key, coalesce(n.n, 0) AS n FROM seg_keys k LEFT JOIN (
+              SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 AND segment_key IN (SELECT segment_key FROM seg_keys) GROUP BY segment_key) n USING (segment_key)`, [t.workspaceId], w);
           sizeBy = new Map(sizes.map((r) => [String(r['segment_key']), num(r['n'])]));
-          await w.run(`INSERT OR REPLACE INTO segment_sizes SELECT $1, k.segment_key, CAST(${TS('$2')} AS DATE), coalesce(n.n, 0)
-            FROM seg_keys k LEFT JOIN (SELECT segment_key, count(*) AS n FROM memberships WHERE workspace_id = $1 GROUP BY segment_key) n USING (segment_key)`, [t.workspaceId, now]);
+          await w.run(`INSERT OR REPLACE INTO segment_sizes SELECT $1, k, CAST(${TS('$2')} AS DATE), n FROM (SELECT unnest($3::VARCHAR[]) AS k, unnest($4::BIGINT[]) AS n)`,
+            [t.workspaceId, now, listValue([...sizeBy.keys()]), listValue([...sizeBy.values()].map((n) => BigInt(n)))]);
         }
       }
       for (const a of t.archived ?? []) {
