@@ -1064,7 +1064,8 @@ class Compiler {
         const values = root === 'products'
           ? this.flattenDistinct(d.arrayMap(d.arrayFilter(this.itemsCol(c), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')))), 'li', this.itemAccessor(keys).raw()), sel)
           : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw(), sel);
-        const list = d.arraySortDistinctLimit(d.arrayCompact(values), 100);
+        // (values is a set already, of non-NULL values: a set aggregate, or sets united in state)
+        const list = d.arraySortLimit(values, 100);
         return `(CASE WHEN ${d.arrayLength(list)} > 0 THEN ${d.concat("'['", d.arrayJoin(list, "','"), "']'")} END)`;
       }
       case 'most_frequent': return this.mostFrequent(c);

@@ -94,8 +94,8 @@ export interface Dialect {
   mergeAgg(kind: MergeKind, col: string): string;
   /** The distinct non-NULL elements of the arrays of a group's rows where `cond` (NULL or empty when none). */
   aggFlattenDistinct(arr: string, cond: string): string;
-  /** Sorted, distinct, first n, of an array of strings. */
-  arraySortDistinctLimit(arr: string, n: number): string;
+  /** Sorted, first n, of an array of strings. */
+  arraySortLimit(arr: string, n: number): string;
   arrayLength(arr: string): string;
   /** Number of distinct non-NULL elements. */
   arrayDistinctCount(arr: string): string;

@@ -102,7 +102,7 @@ export const duckdbDialect: Dialect = {
       case 'union': return `list_distinct(flatten(list(${col}) FILTER (WHERE ${col} IS NOT NULL)))`;
     }
   },
-  arraySortDistinctLimit: (arr, n) => `list_sort(list_distinct(${arr}))[1:${Math.trunc(n)}]`,
+  arraySortLimit: (arr, n) => `list_sort(${arr})[1:${Math.trunc(n)}]`,
   arrayLength: (arr) => `len(${arr})`,
   arrayDistinctCount: (arr) => `len(list_distinct(${arr}))`,
   arrayCompact: (arr) => `list_filter(${arr}, lambda z: z IS NOT NULL)`,
@@ -212,7 +212,7 @@ export const clickhouseDialect: Dialect = {
       case 'union': return `arrayDistinct(groupArrayArray(${col}))`;
     }
   },
-  arraySortDistinctLimit: (arr, n) => `arraySlice(arraySort(arrayDistinct(${arr})), 1, ${Math.trunc(n)})`,
+  arraySortLimit: (arr, n) => `arraySlice(arraySort(${arr}), 1, ${Math.trunc(n)})`,
   arrayLength: (arr) => `length(${arr})`,
   arrayDistinctCount: (arr) => `length(arrayDistinct(arrayFilter(z -> z IS NOT NULL, ${arr})))`,
   arrayCompact: (arr) => `arrayFilter(z -> z IS NOT NULL, ${arr})`,
