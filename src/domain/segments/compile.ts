@@ -822,7 +822,11 @@ class Compiler {
     const lines = scratch.canonical(this.d.jsonArray(scratch, 'props', ['products']));
     // (the comparison's values bound in `scratch` too: only the list parameter is in the statement)
     const key = scratch.canonical(this.d.arrayExists(lines, 'li', `(${isObject} AND coalesce(${this.compare(field, f, scratch)}, false))`));
-    return this.evCol(key, s, r, 'NULL', this.d.arrayHasAny(this.itemColumn(path, 's', false), this.p.bind(strs, 'string[]')));
+    // One value: list_contains. list_has_any builds a set for every row: five "bought category X"
+    // tests over 5M orders took 1.1-1.35 s, against 0.28 s.
+    const col = this.itemColumn(path, 's', false);
+    const [one] = strs;
+    return this.evCol(key, s, r, 'NULL', strs.length === 1 && one !== undefined ? this.d.arrayContains(col, this.p.str(one)) : this.d.arrayHasAny(col, this.p.bind(strs, 'string[]')));
   }
 
   /** All filters on one line item `li`; a line item that is not an object matches none (not even neq). */

@@ -141,6 +141,8 @@ export interface Dialect {
   inArray(expr: string, arrParam: string): string;
   /** Whether the array `arr` holds any element of the array parameter (false, not NULL, when none). */
   arrayHasAny(arr: string, arrParam: string): string;
+  /** Whether the array `arr` holds the value (a parameter); NULL when `arr` is NULL. */
+  arrayContains(arr: string, value: string): string;
   /** A row filter "column in this list" that lets the engine prune (semi join / primary key). */
   inList(column: string, arrParam: string): string;
   /** Appended to a SELECT (ClickHouse settings such as join_use_nulls). */

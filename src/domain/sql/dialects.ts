@@ -134,6 +134,7 @@ export const duckdbDialect: Dialect = {
   greatest: (a, b) => `greatest(${a}, ${b})`,
   inArray: (expr, arr) => `list_contains(${arr}, ${expr})`,
   arrayHasAny: (arr, values) => `list_has_any(${arr}, ${values})`,
+  arrayContains: (arr, value) => `list_contains(${arr}, ${value})`,
   // A semi join prunes row groups through the join filter on sorted data; list_contains scans all.
   inList: (column, arr) => `${column} IN (SELECT unnest(${arr}))`,
 };
@@ -244,6 +245,7 @@ export const clickhouseDialect: Dialect = {
   greatest: (a, b) => `greatest(${a}, ${b})`,
   inArray: (expr, arr) => `has(${arr}, ${expr})`,
   arrayHasAny: (arr, values) => `hasAny(${arr}, ${values})`,
+  arrayContains: (arr, value) => `has(${arr}, ${value})`,
   inList: (column, arr) => `has(${arr}, ${column})`,
 };
 
