@@ -97,8 +97,6 @@ export interface Dialect {
   /** Sorted, first n, of an array of strings. */
   arraySortLimit(arr: string, n: number): string;
   arrayLength(arr: string): string;
-  /** Number of distinct non-NULL elements. */
-  arrayDistinctCount(arr: string): string;
   /** Drop NULL elements. */
   arrayCompact(arr: string): string;
   /** Join an array of strings with a separator. */

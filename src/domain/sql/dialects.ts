@@ -79,12 +79,13 @@ export const duckdbDialect: Dialect = {
       // grouped DISTINCT aggregate its own hash table on (group, value), which at 30M rows and 1M groups
       // took 4.2–4.5 s against 3.1–3.2 s for the list (list(DISTINCT) 5.3–5.9 s). list_distinct drops
       // NULLs; an empty group gives NULL, which callers coalesce as they did before.
-      // A distinct count collects the values' 64-bit hashes (2.1 s there): fixed-width items, where
+      // A distinct count collects the values' 64-bit hashes (2.1 s there), counted by list_unique
+      // (the bench statement 0.4-0.7 s faster than len(list_distinct())): fixed-width items, where
       // making 30M strings distinct took 1.7 s of the 3.1. Like ClickHouse's uniqExact, which keeps
       // 128-bit hashes of strings, it is exact unless two values of one profile share a hash: with n
       // distinct values, a chance of about n² / 2^65 (1e-17 for 30 values). hash(NULL) is not NULL,
       // hence the explicit filter.
-      case 'count_distinct': return `len(list_distinct(list(hash(${expr})) FILTER (WHERE ${cond} AND ${expr} IS NOT NULL)))`;
+      case 'count_distinct': return `list_unique(list(hash(${expr})) FILTER (WHERE ${cond} AND ${expr} IS NOT NULL))`;
       case 'list_distinct': return `list_distinct(list(${expr}) FILTER (WHERE ${cond} AND ${expr} IS NOT NULL))`;
       case 'any': return `max(${expr}) FILTER (WHERE ${cond})`;
       default: return `${fn}(${expr}) FILTER (WHERE ${cond})`;
@@ -104,7 +105,6 @@ export const duckdbDialect: Dialect = {
   },
   arraySortLimit: (arr, n) => `list_sort(${arr})[1:${Math.trunc(n)}]`,
   arrayLength: (arr) => `len(${arr})`,
-  arrayDistinctCount: (arr) => `len(list_distinct(${arr}))`,
   arrayCompact: (arr) => `list_filter(${arr}, lambda z: z IS NOT NULL)`,
   arrayJoin: (arr, sep) => `array_to_string(${arr}, ${sep})`,
   toText: (expr) => `CAST(${expr} AS VARCHAR)`,
@@ -215,7 +215,6 @@ export const clickhouseDialect: Dialect = {
   },
   arraySortLimit: (arr, n) => `arraySlice(arraySort(${arr}), 1, ${Math.trunc(n)})`,
   arrayLength: (arr) => `length(${arr})`,
-  arrayDistinctCount: (arr) => `length(arrayDistinct(arrayFilter(z -> z IS NOT NULL, ${arr})))`,
   arrayCompact: (arr) => `arrayFilter(z -> z IS NOT NULL, ${arr})`,
   arrayJoin: (arr, sep) => `arrayStringConcat(${arr}, ${sep})`,
   toText: (expr) => `toString(${expr})`,
