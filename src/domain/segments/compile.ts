@@ -296,6 +296,8 @@ class Compiler {
   private readonly kindCols = new Map<string, string>();
   /** Per aggregate alias: the kind column every row it reads must satisfy (null: none). */
   private readonly aggKind = new Map<string, string | null>();
+  /** An aggregate's SQL over its own kind's rows only (aggColumn): without the kind's conjunct. */
+  private readonly inKindSql = new Map<string, string>();
   /** Kind columns of the dense kinds (DENSE_KIND_SHARE), grouped straight from the scan. */
   private readonly denseKinds = new Set<string>();
 
@@ -406,11 +408,14 @@ class Compiler {
         parts.push(`evk_${i} AS${d.materializedCte} (SELECT ${[...cols].join(', ')} FROM ev WHERE ${this.kindCols.get(k) ?? k})`);
         return `evk_${i}`;
       };
+      // rowsOf(k) holds only the kind's rows: its aggregates need not test the kind (the columns
+      // that rowsOf copies are those of the full SQL, a superset)
+      const inKind = (k: string, sql: string, a: string) => (k ? this.inKindSql.get(a) ?? sql : sql);
       if (groups.size === 1) {
         // One kind only: still only its rows (a behavioural model's 46 windowed counts of orders were
         // evaluated on every event, 10× the rows, before this filter).
         const [k, list] = [...groups][0] ?? ['', []];
-        parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ${rowsOf(k, list, 0)} GROUP BY pid)`);
+        parts.push(`agg AS (SELECT pid, ${[...this.aggs].map(([sql, a]) => `${inKind(k, sql, a)} AS ${a}`).join(', ')} FROM ${rowsOf(k, list, 0)} GROUP BY pid)`);
       } else {
         const names: string[] = [];
         const owner = new Map<string, string>();
@@ -418,7 +423,7 @@ class Compiler {
           const g = `ag_${i}`;
           names.push(g);
           for (const [, a] of list) owner.set(a, g);
-          parts.push(`${g} AS (SELECT pid, ${list.map(([sql, a]) => `${sql} AS ${a}`).join(', ')} FROM ${rowsOf(k, list, i)} GROUP BY pid)`);
+          parts.push(`${g} AS (SELECT pid, ${list.map(([sql, a]) => `${inKind(k, sql, a)} AS ${a}`).join(', ')} FROM ${rowsOf(k, list, i)} GROUP BY pid)`);
         });
         // Each group is joined to the profiles itself and `agg.a_N` is read from its group (ownedAgg):
         // one `agg` of all groups over the union of their profiles cost 1.2 s more (18.4 → 17.2 s for
@@ -903,7 +908,7 @@ class Compiler {
 
   /** One shared conditional aggregate; identical leaves share a column. */
   private aggregate(fn: Parameters<Dialect['agg']>[0], expr: string, cond: string): string {
-    return this.aggColumn(this.d.agg(fn, expr, cond), MERGE_OF[fn] ?? null, cond);
+    return this.aggColumn(this.d.agg(fn, expr, cond), MERGE_OF[fn] ?? null, cond, (c) => this.d.agg(fn, expr, c));
   }
 
   /** The kind column a condition starts with (selector's first conjunct), if any. */
@@ -912,9 +917,20 @@ class Compiler {
     return m && this.kindCols.has(m[1] as string) ? (m[1] as string) : null;
   }
 
-  private aggColumn(sql: string, merge: MergeKind | null, cond: string): string {
+  /**
+   * `build`: the aggregate's SQL for another condition. Over its kind's own rows (a group of one kind)
+   * the kind's conjunct is always true, and an aggregate without it (or without any filter) is cheaper:
+   * the segment bench's statement 16.0 / 17.8 / 16.0 s -> 15.1 / 16.5 / 15.5 s.
+   */
+  private aggColumn(sql: string, merge: MergeKind | null, cond: string, build?: (cond: string) => string): string {
     const a = alias(this.aggs, sql, 'a_');
-    if (!this.aggKind.has(a)) this.aggKind.set(a, this.kindOf(cond));
+    if (!this.aggKind.has(a)) {
+      const k = this.kindOf(cond);
+      this.aggKind.set(a, k);
+      // the first occurrence is the leading conjunct (kindOf)
+      const reduced = k && build ? cond.replace(`coalesce(${k}, false)`, 'true') : null;
+      if (reduced !== null && build) this.inKindSql.set(a, build(reduced === '(true)' ? 'true' : reduced));
+    }
     if (!this.aggMeta.has(a)) {
       const rolling = [...this.nowPlaceholders].some((ph) => Params.mentions(sql, ph));
       // The name must not depend on what else is compiled: typed-column aliases (x_N, numbered in order
@@ -967,7 +983,7 @@ class Compiler {
 
   /** The distinct non-NULL elements of the rows' arrays (NULL when no row): kept in state as a set. */
   private flattenDistinct(arr: string, cond: string): string {
-    return this.aggColumn(this.d.aggFlattenDistinct(arr, cond), 'union', cond);
+    return this.aggColumn(this.d.aggFlattenDistinct(arr, cond), 'union', cond, (c) => this.d.aggFlattenDistinct(arr, c));
   }
 
   /**
