@@ -706,7 +706,7 @@ class Compiler {
       bool: () => col('b'),
       raw: () => col('r'),
       date: () => `(CASE WHEN ${col('s')} IS NULL THEN ${d.tryDouble(col('r'))} ` +
-        `WHEN ${d.regexFull(col('s'), this.p.str(ISO_RE))} THEN ${d.parseDateMs(this.utcDateString(col('s')))} END)`,
+        `WHEN ${d.regexFull(col('s'), this.p.str(ISO_RE))} THEN ${this.isoMs(col('s'))} END)`,
     };
   }
 
@@ -730,8 +730,17 @@ class Compiler {
       raw: () => d.jsonRaw(p, doc, keys),
       date: () => `(CASE WHEN ${d.jsonIs(p, doc, keys, 'number')} THEN ${d.jsonFloat(p, doc, keys)} ` +
         `WHEN ${d.jsonIs(p, doc, keys, 'string')} AND ${d.regexFull(d.jsonString(p, doc, keys), p.str(ISO_RE))} ` +
-        `THEN ${d.parseDateMs(this.utcDateString(d.jsonString(p, doc, keys), p))} END)`,
+        `THEN ${this.isoMs(d.jsonString(p, doc, keys), p)} END)`,
     };
+  }
+
+  /**
+   * Epoch ms of a string that matches ISO_RE. A date alone (10 characters: birthdays, anniversaries) is
+   * read as a date, without the time-zone normalisation of utcDateString (its regexes and the zoned
+   * parse: 0.48 s → 0.35 s for an anniversary over 1M profiles).
+   */
+  private isoMs(s: string, p = this.p): string {
+    return `(CASE WHEN ${this.d.stringLength(s)} = 10 THEN ${this.d.parseDateOnlyMs(s)} ELSE ${this.d.parseDateMs(this.utcDateString(s, p))} END)`;
   }
 
   /** ISO strings without an offset are UTC (as in reference.ts); a date-only string is midnight UTC. */

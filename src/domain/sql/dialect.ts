@@ -123,6 +123,10 @@ export interface Dialect {
   endsWith(s: string, suffix: string): string;
   /** Parse an ISO-8601 date string to epoch ms (NULL when not a date). */
   parseDateMs(expr: string): string;
+  /** Epoch ms of midnight UTC of a YYYY-MM-DD string (NULL when not a date). */
+  parseDateOnlyMs(expr: string): string;
+  /** Length of a string in characters. */
+  stringLength(expr: string): string;
   /** month * 100 + day (UTC) of an epoch-ms expression. */
   monthDay(ms: string): string;
   /** (first 8 hex digits of md5(expr)) as an unsigned integer, mod 100. */
