@@ -367,9 +367,8 @@ class Compiler {
       return d.arrayZipMap(lists, 'li_z', d.struct(this.itemFields.size ? [...this.itemFields.values()].map((f) => f.typed ?? 'NULL') : ['true']));
     };
     const evOf = (props: boolean, ctx: boolean) => `ev AS${inline} (SELECT pid, mid, mtype, ename, pname, ts${jsonRoots(props, ctx)}${[...this.evCols].map(([expr, c]) => {
-      const v = c.items && this.typedItems ? guarded(zipped(), c.guards, c.otherwise)
-        : c.items ? items(guarded(c.sql ?? expr, c.guards, c.otherwise)) : guarded(c.sql ?? expr, c.guards, c.otherwise);
-      return `, ${v} AS ${c.alias}`;
+      const v = guarded(c.items && this.typedItems ? zipped() : c.sql ?? expr, c.guards, c.otherwise);
+      return `, ${c.items && !this.typedItems ? items(v) : v} AS ${c.alias}`;
     }).join('')} FROM ev0)`;
     const ev = evOf(true, true);
     const parts = [ev0, ev];
@@ -843,6 +842,11 @@ class Compiler {
     return this.evCol(key, s, r, 'NULL', strs.length === 1 && one !== undefined ? this.d.arrayContains(col, this.p.str(one)) : this.d.arrayHasAny(col, this.p.bind(strs, 'string[]')));
   }
 
+  /** The line items of a row of `s`'s event that pass its `products.*` filters. */
+  private keptItems(s: EventSelector): string {
+    return this.d.arrayFilter(this.itemsCol(s), 'li', this.itemFilter((s.where ?? []).filter((f) => f.path.startsWith('products.'))));
+  }
+
   /** All filters on one line item `li`; a line item that is not an object matches none (not even neq). */
   private itemFilter(items: Filter[]): string {
     if (items.length === 0) return 'true';
@@ -937,8 +941,10 @@ class Compiler {
       const k = this.kindOf(cond);
       this.aggKind.set(a, k);
       // the first occurrence is the leading conjunct (kindOf)
-      const reduced = k && build ? cond.replace(`coalesce(${k}, false)`, 'true') : null;
-      if (reduced !== null && build) this.inKindSql.set(a, build(reduced === '(true)' ? 'true' : reduced));
+      if (k && build) {
+        const reduced = cond.replace(`coalesce(${k}, false)`, 'true');
+        this.inKindSql.set(a, build(reduced === '(true)' ? 'true' : reduced));
+      }
     }
     if (!this.aggMeta.has(a)) {
       const rolling = [...this.nowPlaceholders].some((ph) => Params.mentions(sql, ph));
@@ -964,8 +970,7 @@ class Compiler {
     const sel = this.selector(s, w);
     const [root, ...keys] = path.split('.');
     if (root === 'products') {
-      const items = (s.where ?? []).filter((f) => f.path.startsWith('products.'));
-      const kept = d.arrayFilter(this.itemsCol(s), 'li', this.itemFilter(items));
+      const kept = this.keptItems(s);
       const item = this.itemAccessor(keys);
       if (fn === 'count_distinct') return `coalesce(${d.arrayLength(this.flattenDistinct(d.arrayMap(kept, 'li', item.raw()), sel))}, 0)`;
       // Each order row's lines aggregated first, then the rows: no list of every line of a profile is
@@ -1091,7 +1096,7 @@ class Compiler {
       case 'unique_list': {
         const [root, ...keys] = path.split('.');
         const values = root === 'products'
-          ? this.flattenDistinct(d.arrayMap(d.arrayFilter(this.itemsCol(c), 'li', this.itemFilter((c.where ?? []).filter((f) => f.path.startsWith('products.')))), 'li', this.itemAccessor(keys).raw()), sel)
+          ? this.flattenDistinct(d.arrayMap(this.keptItems(c), 'li', this.itemAccessor(keys).raw()), sel)
           : this.aggregate('list_distinct', this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, c).raw(), sel);
         // (values is a set already, of non-NULL values: a set aggregate, or sets united in state)
         const list = d.arraySortLimit(values, 100);

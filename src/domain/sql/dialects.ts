@@ -149,6 +149,8 @@ function chKeys(p: Params, keys: string[]): string {
   return keys.map((k) => ', ' + p.str(k)).join('');
 }
 
+const chParseDateMs = (expr: string) => `CAST(toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC')) AS Nullable(Float64))`;
+
 export const clickhouseDialect: Dialect = {
   name: 'clickhouse',
   // join_use_nulls: a profile without events gets NULL aggregates as in standard SQL. Variants off: a
@@ -237,9 +239,9 @@ export const clickhouseDialect: Dialect = {
   contains: (hay, needle) => `(position(${hay}, ${needle}) > 0)`,
   startsWith: (s, prefix) => `startsWith(${s}, ${prefix})`,
   endsWith: (s, suffix) => `endsWith(${s}, ${suffix})`,
-  parseDateMs: (expr) => `CAST(toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC')) AS Nullable(Float64))`,
+  parseDateMs: chParseDateMs,
   // (the same parse: a date alone is read as midnight UTC there already)
-  parseDateOnlyMs: (expr) => `CAST(toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC')) AS Nullable(Float64))`,
+  parseDateOnlyMs: chParseDateMs,
   stringLength: (expr) => `lengthUTF8(${expr})`,
   monthDay: (ms) => `(toMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')) * 100 + toDayOfMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')))`,
   md5Bucket: (expr) => `(reinterpretAsUInt32(reverse(substring(MD5(${expr}), 1, 4))) % 100)`,
