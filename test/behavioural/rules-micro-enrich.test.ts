@@ -12,7 +12,8 @@ import {
   EnrichmentConfig, ageBand, ageBandLabels, ageOn, appDeviceCategory, cssWidth, enrichmentModel, hasChildren, ipFeatures, lifeStage,
   normalizeCountry, parseBirthday, plausibleAge, screenClass, webDevice,
 } from '../../src/domain/behavioural/enrichment.js';
-import { MicroConfig, PRIMARY_GROUPS, countBelow, inTopPercent, listTrait, microModel, microSegments, microSegmentsReady, type MicroFacts } from '../../src/domain/behavioural/micro.js';
+import { countBelow } from '../../src/domain/behavioural/scores.js';
+import { MicroConfig, PRIMARY_GROUPS, inTopPercent, listTrait, microModel, microSegments, microSegmentsReady, type MicroFacts } from '../../src/domain/behavioural/micro.js';
 import { BEHAVIOURAL_MODELS, behaviouralModel, readySegments, type Features } from '../../src/domain/behavioural/index.js';
 import { ConditionSchema } from '../../src/domain/segments/ast.js';
 import { ipCountry, ipv4Number } from '../../src/services/geoip.js';
@@ -208,6 +209,12 @@ test('count below: ties share, order does not matter; top X % is integer-exact (
     const n = values.length;
     for (const b of below) assert.equal(inTopPercent(b, n, pct), b / n >= 1 - pct / 100 - 1e-12);
   }), { seed: SEED, numRuns: 300 });
+  // Doubles with repeats, negative zero (ties with zero) and infinities: the binary search agrees with counting.
+  const pool = [-0, 0, 0.1, 0.30000000000000004, 0.3, -2.5, 1e300, -1e-300, Infinity, -Infinity];
+  fc.assert(fc.property(fc.array(fc.oneof(fc.constantFrom(...pool), fc.double({ noNaN: true })), { minLength: 0, maxLength: 80 }), (values) => {
+    assert.deepEqual([...countBelow(values)], values.map((v) => values.filter((w) => w < v).length), 'count below of doubles');
+  }), { seed: SEED, numRuns: 300 });
+  assert.throws(() => countBelow([1, NaN]), /value 1 is not a number/);
   // Ten buyers with distinct spend: the top 10 % is exactly the biggest; 20 % the two biggest.
   const ten = countBelow([5, 1, 9, 3, 7, 2, 8, 4, 6, 10]);
   assert.deepEqual([...ten].map((b) => inTopPercent(b, 10, 10)), [false, false, false, false, false, false, false, false, false, true]);

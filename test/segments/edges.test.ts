@@ -50,6 +50,11 @@ const cases: Case[] = [
   { name: 'count_distinct json text', events: [tr(OC, NOW - D, { v: 1 }), tr(OC, NOW - D, { v: 1.0 }), tr(OC, NOW - D, { v: 1.5e0 }), tr(OC, NOW - D, { v: { a: 1, b: 2 } }), tr(OC, NOW - D, { v: { b: 2, a: 1 } }), tr(OC, NOW - D, { v: 'x' }), tr(OC, NOW - D, { v: [1, 'a'] })], conds: [1, 2, 3, 4, 5, 6].map((n): Condition => ({ type: 'aggregate', event: OC, fn: 'count_distinct', path: 'properties.v', op: 'eq', value: n })),
     computed: [{ key: 'ul', kind: 'unique_list', event: OC, path: 'properties.v' }, { key: 'mf', kind: 'most_frequent', event: OC, path: 'properties.v' }, { key: 'uc', kind: 'unique_count', event: OC, path: 'properties.v' }] },
   { name: 'last tie json text', events: [tr(OC, NOW - D, { v: 10 }), tr(OC, NOW - D, { v: 9 }), tr(OC, NOW - 2 * D, { v: 'é' }), tr(OC, NOW - 2 * D, { v: '😀' }), tr(OC, NOW - 2 * D, { v: '\uffff' })], computed: [{ key: 'l', kind: 'last', event: OC, path: 'properties.v' }, { key: 'f', kind: 'first', event: OC, path: 'properties.v' }] },
+  // At one time, an event without the path and one with it: present is above missing (the latest is the
+  // value, the earliest is missing); a JSON null is missing too.
+  { name: 'edge tie present and missing', events: [tr(OC, NOW - D, {}), tr(OC, NOW - D, { v: 'a' }), tr(OC, NOW - D, { v: null }), tr(OC, NOW - 3 * D, { v: 'z' }), tr(OC, NOW - 3 * D, { w: 1 })],
+    conds: [{ type: 'last_value', event: OC, path: 'properties.v', op: 'eq', value: 'a' }, { type: 'last_value', event: OC, path: 'properties.v', op: 'exists' }],
+    computed: [{ key: 'l', kind: 'last', event: OC, path: 'properties.v' }, { key: 'f', kind: 'first', event: OC, path: 'properties.v' }] },
   { name: 'unicode unique_list order', events: [tr(OC, NOW - D, { v: '😀' }), tr(OC, NOW - D, { v: '\uffff' }), tr(OC, NOW - D, { v: 'a"b' }), tr(OC, NOW - D, { v: 'a\\b' }), tr(OC, NOW - D, { v: 'é' }), tr(OC, NOW - D, { v: 'a\nb' })], computed: [{ key: 'ul', kind: 'unique_list', event: OC, path: 'properties.v' }, { key: 'mf', kind: 'most_frequent', event: OC, path: 'properties.v' }] },
   // toLowerCase() would give İ → i + U+0307 and a word's last Σ → ς; DuckDB's lower() gives i and σ
   { name: 'case folding', traits: { city: 'İstanbul', street: 'ΟΔΟΣ ΣΑΣ', word: 'οδος', kelvin: '5 K' },

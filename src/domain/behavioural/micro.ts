@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { EventPath, type ComputedTraitDefinition, type Condition } from '../segments/ast.js';
 import { DEVICE_CATEGORIES, ENRICHMENT_TRAITS } from './enrichment.js';
 import type { BehaviouralModel, Classification, Features, ReadySegment, TraitValue } from './model.js';
-import { rankScores, scoreCounts } from './scores.js';
+import { countBelow, rankScores, scoreCounts } from './scores.js';
 
 /** The primary micro-segment, first match wins: the most urgent or most specific action first. */
 export const PRIMARY_GROUPS = ['at-risk high value', 'one-time buyer', 'frequent buyer', 'top spender', 'discount lover', 'coupon user', 'other buyer'] as const;
@@ -88,25 +88,6 @@ export const MicroConfig = z.strictObject({
 export type MicroConfig = z.output<typeof MicroConfig>;
 
 // ---- pure rules ----------------------------------------------------------------------------------
-
-/**
- * For each value, how many of the values are strictly smaller (ties share a count, input order does not
- * matter: the same convention as the rank scores).
- */
-export function countBelow(values: ArrayLike<number>): Uint32Array {
-  const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (values[a] as number) - (values[b] as number));
-  const out = new Uint32Array(n);
-  let pos = 0;
-  while (pos < n) {
-    const v = values[order[pos] as number] as number;
-    let end = pos + 1;
-    while (end < n && values[order[end] as number] === v) end++;
-    for (let j = pos; j < end; j++) out[order[j] as number] = pos;
-    pos = end;
-  }
-  return out;
-}
 
 /** In the top X %: at least (100 − X) % of the n values are strictly smaller (integer-exact for whole X). */
 export function inTopPercent(below: number, n: number, percent: number): boolean {

@@ -14,23 +14,30 @@ export type Orientation = 'higher_is_better' | 'lower_is_better';
 /**
  * For each value, how many values are strictly smaller (ties share a count), in O(n log n): the core of
  * the rank scores here and of the percentile cuts of percentiles.ts. NaN values are not allowed.
+ *
+ * A typed array's own numeric sort, then a binary search per value: sorting an index array with a
+ * comparator closure was most of RFM's, micro's and usage's classification time (~0.2 s per 100k values).
  */
 export function countBelow(values: ArrayLike<number>): Uint32Array {
   const n = values.length;
-  const out = new Uint32Array(n);
-  const order = new Uint32Array(n);
+  const sorted = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    if (Number.isNaN(values[i] as number)) throw new RangeError(`value ${i} is not a number`);
-    order[i] = i;
+    const v = values[i] as number;
+    if (Number.isNaN(v)) throw new RangeError(`value ${i} is not a number`);
+    sorted[i] = v;
   }
-  order.sort((a, b) => (values[a] as number) - (values[b] as number));
-  let pos = 0;
-  while (pos < n) {
-    const v = values[order[pos] as number] as number;
-    let end = pos + 1;
-    while (end < n && values[order[end] as number] === v) end++;
-    for (let j = pos; j < end; j++) out[order[j] as number] = pos;
-    pos = end;
+  sorted.sort();
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    // The first position holding a value not below this one (-0 and 0 tie, as they compare equal).
+    const v = values[i] as number;
+    let lo = 0, hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo;
   }
   return out;
 }

@@ -196,7 +196,6 @@ export function classifyWorkspace(d: Dialect, input: CompileInput): { segments: 
 }
 
 const ISO_RE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$';
-const TS_WIDTH = 15;
 
 /** How to read one value: a JSON document plus keys, or a typed SQL expression. */
 interface Accessor {
@@ -1001,16 +1000,15 @@ class Compiler {
   }
 
   /**
-   * Raw JSON text at `path` of the latest (or earliest) selected event: the max (min) of
-   * zero-padded time + marker + text, so ties resolve the same way on every engine (reference.ts).
+   * Raw JSON text at `path` of the latest (or earliest) selected event: the max (min) of the dialect's
+   * edge key (time, then present above missing, then text), so ties resolve the same way on every
+   * engine (reference.ts).
    */
   private latestRaw(path: string, s: EventSelector, w: Window | undefined, which: 'first' | 'last'): string {
-    const { d, p } = this;
+    const { d } = this;
     const [root, ...keys] = path.split('.');
     const raw = this.rowAccessor(root === 'context' ? 'ctx' : 'props', keys, s).raw();
-    const key = d.concat(d.padInt('ts', TS_WIDTH), `coalesce(${d.concat(p.str('v'), raw)}, ${p.str('m')})`);
-    const x = this.aggregate(which === 'last' ? 'max' : 'min', key, this.selector(s, w));
-    return `(CASE WHEN ${d.substrFrom(x, TS_WIDTH + 1)} LIKE 'v%' THEN ${d.substrFrom(x, TS_WIDTH + 2)} END)`;
+    return d.edgeRaw(this.aggregate(which === 'last' ? 'max' : 'min', d.edgeKey('ts', raw), this.selector(s, w)));
   }
 
   /** A sequence (or "A then not B") as a CTE of the profiles where it holds; returns its join alias. */

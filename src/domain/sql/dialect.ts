@@ -132,9 +132,14 @@ export interface Dialect {
   /** (first 8 hex digits of md5(expr)) as an unsigned integer, mod 100. */
   md5Bucket(expr: string): string;
   concat(...parts: string[]): string;
-  /** Zero-padded decimal text of a non-negative integer expression, `width` characters. */
-  padInt(expr: string, width: number): string;
-  substrFrom(expr: string, start1: number): string;
+  /**
+   * A row's key for the latest (max) or earliest (min) value of `raw` (JSON text, NULL when missing)
+   * at time `ts`: ordered by time, then present above missing, then by the text, so that ties resolve
+   * the same way on every engine (reference.ts). `edgeRaw` reads the text back out of the aggregated
+   * key (NULL when the edge row had none).
+   */
+  edgeKey(ts: string, raw: string): string;
+  edgeRaw(key: string): string;
   /** Aggregate: the `value` of the row whose tuple `keys` is smallest (compared element by element). */
   argMinTuple(value: string, keys: string[]): string;
   intDiv(a: string, b: string): string;

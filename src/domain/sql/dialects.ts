@@ -131,8 +131,10 @@ export const duckdbDialect: Dialect = {
   monthDay: (ms) => `(month(make_timestamp(CAST(${ms} AS BIGINT) * 1000)) * 100 + day(make_timestamp(CAST(${ms} AS BIGINT) * 1000)))`,
   md5Bucket: (expr) => `(CAST(('0x' || substr(md5(${expr}), 1, 8)) AS UBIGINT) % 100)`,
   concat: (...parts) => `(${parts.join(' || ')})`,
-  padInt: (expr, width) => `lpad(CAST(${expr} AS VARCHAR), ${Math.trunc(width)}, '0')`,
-  substrFrom: (expr, start1) => `substr(${expr}, ${Math.trunc(start1)})`,
+  // A struct compares field by field. Zero-padded time || marker || text (ClickHouse's form) built a
+  // string per row: enrichment's 22 latest values cost 1.2 s of CPU at 5M events, 0.3 s as structs.
+  edgeKey: (ts, raw) => `struct_pack(t := ${ts}, p := (${raw}) IS NOT NULL, v := CAST(${raw} AS VARCHAR))`,
+  edgeRaw: (key) => `(${key}).v`,
   argMinTuple: (value, keys) => `arg_min(${value}, struct_pack(${keys.map((k, i) => `k${i} := ${k}`).join(', ')}))`,
   intDiv: (a, b) => `(${a} // ${b})`,
   greatest: (a, b) => `greatest(${a}, ${b})`,
@@ -148,6 +150,9 @@ const CH_TYPES: Record<ParamType, string> = { string: 'String', int: 'Int64', fl
 function chKeys(p: Params, keys: string[]): string {
   return keys.map((k) => ', ' + p.str(k)).join('');
 }
+
+/** Digits of a zero-padded epoch-ms time (ClickHouse's edge keys): enough until the year 33658. */
+const TS_WIDTH = 15;
 
 const chParseDateMs = (expr: string) => `CAST(toUnixTimestamp64Milli(parseDateTime64BestEffortOrNull(${expr}, 3, 'UTC')) AS Nullable(Float64))`;
 
@@ -246,8 +251,10 @@ export const clickhouseDialect: Dialect = {
   monthDay: (ms) => `(toMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')) * 100 + toDayOfMonth(fromUnixTimestamp64Milli(toInt64(${ms}), 'UTC')))`,
   md5Bucket: (expr) => `(reinterpretAsUInt32(reverse(substring(MD5(${expr}), 1, 4))) % 100)`,
   concat: (...parts) => `concat(${parts.join(', ')})`,
-  padInt: (expr, width) => `leftPad(toString(${expr}), ${Math.trunc(width)}, '0')`,
-  substrFrom: (expr, start1) => `substring(${expr}, ${Math.trunc(start1)})`,
+  // (a string: maxIfOrNull, the conditional aggregate here, cannot return a tuple; the markers 'v' and
+  // 'm' are constants of this form, not values)
+  edgeKey: (ts, raw) => `concat(leftPad(toString(${ts}), ${TS_WIDTH}, '0'), coalesce(concat('v', ${raw}), 'm'))`,
+  edgeRaw: (key) => `(CASE WHEN substring(${key}, ${TS_WIDTH + 1}) LIKE 'v%' THEN substring(${key}, ${TS_WIDTH + 2}) END)`,
   argMinTuple: (value, keys) => `argMin(${value}, tuple(${keys.join(', ')}))`,
   intDiv: (a, b) => `intDiv(${a}, ${b})`,
   greatest: (a, b) => `greatest(${a}, ${b})`,
