@@ -532,13 +532,15 @@ export class DuckDBEngine implements StoragePort {
   }
 
   async eventTiming(workspaceId: string, event: string, asOf: number): Promise<Array<{ profileId: string; counts: Record<string, number> }>> {
-    const part = (name: keyof typeof DAY_PARTS) => `count(*) FILTER (WHERE hour(timestamp AT TIME ZONE 'UTC') BETWEEN ${DAY_PARTS[name][0]} AND ${DAY_PARTS[name][1]}) AS ${name}`;
+    const part = (name: keyof typeof DAY_PARTS) => `count(*) FILTER (WHERE hr BETWEEN ${DAY_PARTS[name][0]} AND ${DAY_PARTS[name][1]}) AS ${name}`;
+    // (weekday and hour by arithmetic on epoch ms: with AT TIME ZONE, six conversions per row took 0.35 s at 5M events)
+    const { weekend, hour } = utcWeekendHour('ms');
     const rows = await this.all(
-      `SELECT profile_id,
-              count(*) FILTER (WHERE isodow(timestamp AT TIME ZONE 'UTC') <= 5) AS weekday,
-              count(*) FILTER (WHERE isodow(timestamp AT TIME ZONE 'UTC') >= 6) AS weekend,
+      `SELECT profile_id, count(*) FILTER (WHERE NOT weekend) AS weekday, count(*) FILTER (WHERE weekend) AS weekend,
               ${part('night')}, ${part('morning')}, ${part('afternoon')}, ${part('evening')}
-       FROM events WHERE workspace_id = $1 AND type = 'track' AND event = $2 AND timestamp <= $3 GROUP BY profile_id`,
+       FROM (SELECT profile_id, ${weekend} AS weekend, ${hour} AS hr
+             FROM (SELECT profile_id, epoch_ms(timestamp) AS ms FROM events WHERE workspace_id = $1 AND type = 'track' AND event = $2 AND timestamp <= $3))
+       GROUP BY profile_id`,
       [workspaceId, event, ts(asOf)]);
     return rows.map((r) => ({ profileId: String(r['profile_id']), counts: Object.fromEntries(TIMING_BUCKETS.map((b) => [b, toNum(r[b])])) }));
   }
@@ -710,8 +712,8 @@ export class DuckDBEngine implements StoragePort {
     // campaign's medium, else the referrer's kind, else direct. Pages inside a visit, screens and
     // tracks have none.
     const DAY = 86_400_000;
-    const floorDay = `((ms - ((ms % ${DAY}) + ${DAY}) % ${DAY}) // ${DAY})`;
-    const ev = `SELECT profile_id, timestamp, ((${floorDay} + 3) % 7 + 7) % 7 >= 5 AS weekend, ((ms % ${DAY}) + ${DAY}) % ${DAY} // 3600000 AS hr,
+    const utc = utcWeekendHour('ms');
+    const ev = `SELECT profile_id, timestamp, ${utc.weekend} AS weekend, ${utc.hour} AS hr,
         (type = 'track' AND event = ${p.str(rules.orderEvent)}) AS is_order, (type = 'track' AND event = ${p.str(rules.productViewEvent)}) AS is_view,
         revenue, (coupon IS NOT NULL OR coalesce(discount, 0) > 0) AS with_coupon, categories, brands, country,
         CASE WHEN device_type IS NULL THEN NULL
@@ -975,4 +977,16 @@ function eventJson(e: EventRow): Record<string, unknown> {
     os: e.os, os_version: e.osVersion, device_type: e.deviceType, device_vendor: e.deviceVendor, device_model: e.deviceModel,
     country: e.country, region: e.region, city: e.city, locale: e.locale, timezone: e.timezone,
   };
+}
+
+/**
+ * Saturday or Sunday, and the hour, in UTC, of an epoch-ms column by integer arithmetic (AT TIME ZONE
+ * costs several times a whole scan): the day number floored (1970-01-01 was a Thursday, so Monday is
+ * (day + 3) mod 7 = 0), both moduli kept non-negative (no stored time is before 1970, by the
+ * messages' check; the guard costs nothing).
+ */
+function utcWeekendHour(ms: string): { weekend: string; hour: string } {
+  const DAY = 86_400_000;
+  const inDay = `((${ms} % ${DAY}) + ${DAY}) % ${DAY}`;
+  return { weekend: `((((${ms} - ${inDay}) // ${DAY}) + 3) % 7 + 7) % 7 >= 5`, hour: `${inDay} // 3600000` };
 }
