@@ -95,7 +95,8 @@ export class BehaviouralService {
   private async featuresOf(ws: string, parts: Array<{ m: BehaviouralModel; config: unknown }>, asOf: number): Promise<Features[]> {
     const seen = await this.discover(ws, parts, asOf);
     const prefixed = parts.flatMap(({ m, config }, i) => m.features(config, asOf, seen[i]).map((d) => ({ ...d, key: `m${i}__${d.key}` })));
-    const read = await computedFeatures(this.store, ws, prefixed, asOf);
+    // (in no particular order: every model's classification is independent of the profiles' order)
+    const read = await computedFeatures(this.store, ws, prefixed, asOf, { ordered: false });
     const n = read.profileIds.length;
     const profileIds = read.profileIds;
     const out: Features[] = parts.map(() => ({ profileIds, columns: {}, text: {} }));

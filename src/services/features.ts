@@ -17,10 +17,15 @@ export interface FeatureColumns {
   text: Record<string, Array<string | null>>;
 }
 
-/** Computed-trait definitions evaluated for every active profile as of `asOf` (events up to then). */
-export async function computedFeatures(store: StoragePort, ws: string, defs: readonly ComputedTraitDefinition[], asOf: number): Promise<FeatureColumns> {
+/**
+ * Computed-trait definitions evaluated for every active profile as of `asOf` (events up to then).
+ * Profiles come in id order unless `ordered` is false (readers whose result does not depend on the
+ * order save the sort; the statistical models seed their sampling by row, so they keep it).
+ */
+export async function computedFeatures(store: StoragePort, ws: string, defs: readonly ComputedTraitDefinition[], asOf: number, opts: { ordered?: boolean } = {}): Promise<FeatureColumns> {
   const q = compileWorkspace(DIALECTS[store.segments.dialect], {
     workspaceId: ws, now: asOf, segments: [], computed: [...defs], typedColumns: store.segments.typedColumns(), eventShares: await store.segments.eventShares(ws),
+    ordered: opts.ordered ?? true,
   });
   // Column-wise: a row object per profile with ~200 features did not fit the heap at 1M profiles.
   const read = await store.segments.queryColumns(q, new Set(q.computedColumns.filter((c) => NUMERIC_COMPUTED_KINDS.has(c.kind)).map((c) => c.column)));

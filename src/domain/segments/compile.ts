@@ -33,6 +33,11 @@ export interface CompileInput {
   /** 'rows' (default): one row per profile; 'counts': one row, `profiles` and the member count per segment. */
   output?: 'rows' | 'counts' | undefined;
   /**
+   * Rows ordered by profile id (default). False: in no particular order, for readers that index the
+   * rows by profile (the behavioural models: sorting ~200 feature columns cost 0.3 s at 100k profiles).
+   */
+  ordered?: boolean | undefined;
+  /**
    * Incremental state (docs/segments.md, "How segments stay current"). 'emit': also output every
    * mergeable aggregate as a state column and whether the profile has events dated after `now` (full
    * runs build the state table from it). 'read': evaluate from `table` (one row per profile: its
@@ -497,7 +502,7 @@ class Compiler {
     const ctx = /\bctx\b/.test(readers);
     parts[parts.indexOf(ev0)] = ev0Of(props, ctx);
     parts[parts.indexOf(ev)] = evOf(props, ctx);
-    const sql = `WITH ${parts.join(',\n')}\nSELECT ${cols.join(',\n  ')}\nFROM base ${joins.join(' ')}${counts ? '' : '\nORDER BY base.pid'}${d.selectSuffix}`;
+    const sql = `WITH ${parts.join(',\n')}\nSELECT ${cols.join(',\n  ')}\nFROM base ${joins.join(' ')}${counts || this.input.ordered === false ? '' : '\nORDER BY base.pid'}${d.selectSuffix}`;
     return {
       sql, params: p.list,
       segmentColumns: segCols.map(({ key, column }) => ({ key, column })),
