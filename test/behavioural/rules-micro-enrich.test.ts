@@ -13,6 +13,7 @@ import {
   normalizeCountry, parseBirthday, plausibleAge, screenClass, webDevice,
 } from '../../src/domain/behavioural/enrichment.js';
 import { countBelow } from '../../src/domain/behavioural/scores.js';
+import { isCalendarDate } from '../../src/domain/segments/ast.js';
 import { MicroConfig, PRIMARY_GROUPS, inTopPercent, listTrait, microModel, microSegments, microSegmentsReady, type MicroFacts } from '../../src/domain/behavioural/micro.js';
 import { BEHAVIOURAL_MODELS, behaviouralModel, readySegments, type Features } from '../../src/domain/behavioural/index.js';
 import { ConditionSchema } from '../../src/domain/segments/ast.js';
@@ -49,7 +50,17 @@ test('birthdays: dates (with or without a time) parse; impossible dates and othe
   assert.deepEqual(parseBirthday('1990-07-14'), { year: 1990, month: 7, day: 14 });
   assert.deepEqual(parseBirthday('1990-07-14T00:00:00Z'), { year: 1990, month: 7, day: 14 });
   assert.deepEqual(parseBirthday('2000-02-29'), { year: 2000, month: 2, day: 29 });
-  for (const bad of ['1990-02-30', '1900-02-29', '1990-13-01', '14.07.1990', '1990-7-14', '', null, undefined, '1990-07-14x']) assert.equal(parseBirthday(bad), undefined, `${String(bad)}`);
+  for (const bad of ['1990-02-30', '1900-02-29', '1990-13-01', '14.07.1990', '1990-7-14', '', null, undefined, '1990-07-14x', '1990-00-10', '1990-04-31', '1990-06-00']) assert.equal(parseBirthday(bad), undefined, `${String(bad)}`);
+  // The same real dates as the segment language's check, over every month and day number 0-39 of leap,
+  // century and ordinary years.
+  for (const y of [1900, 1999, 2000, 2023, 2024, 2100]) {
+    for (let m = 0; m <= 13; m++) {
+      for (let d = 0; d <= 39; d++) {
+        const s = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+        assert.equal(parseBirthday(s) !== undefined, isCalendarDate(s), `${s} is a real date exactly when isCalendarDate says so`);
+      }
+    }
+  }
 });
 
 test('age: a year older on the birthday itself; 29 February birthdays count on 28 February in common years', () => {

@@ -9,7 +9,6 @@
  */
 import { z } from 'zod';
 import type { ComputedTraitDefinition, MessageType } from '../segments/ast.js';
-import { isCalendarDate } from '../segments/ast.js';
 import { parseUserAgent } from '../user-agent.js';
 import type { BehaviouralModel, Classification, Features, TraitValue } from './model.js';
 
@@ -73,8 +72,15 @@ export interface BirthDate { year: number; month: number; day: number }
 export function parseBirthday(s: string | null | undefined): BirthDate | undefined {
   if (!s) return undefined;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(s.trim());
-  if (!m || !isCalendarDate(s.trim().slice(0, 10))) return undefined;
-  return { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
+  if (!m) return undefined;
+  const b = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
+  // (a real calendar date, as isCalendarDate says, by arithmetic: that check's Date objects were a fifth
+  // of the enrichment's classification time)
+  return b.month >= 1 && b.month <= 12 && b.day >= 1 && b.day <= daysInMonth(b.year, b.month) ? b : undefined;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 ? (isLeap(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
 function isLeap(y: number): boolean {
@@ -234,18 +240,31 @@ function latestFeatures(l: Latest): ComputedTraitDefinition[] {
   });
 }
 
-/** The message type whose latest carrying event is the most recent (ties: the first listed), or undefined. */
-function latestSource(features: Features, l: Latest, i: number): { tag: string; days: number } | undefined {
-  let best: { tag: string; days: number } | undefined;
-  for (const s of l.sources) {
-    const d = features.columns[`${l.name}_${s.tag}_days`]?.[i] ?? NaN;
-    if (!Number.isNaN(d) && (best === undefined || d < best.days)) best = { tag: s.tag, days: d };
+/** A Latest's day columns per source (its tag), read once per run: the loop below is per profile. */
+interface LatestCols { tags: string[]; days: Array<Float64Array | undefined> }
+function latestCols(features: Features, l: Latest): LatestCols {
+  return { tags: l.sources.map((s) => s.tag), days: l.sources.map((s) => features.columns[`${l.name}_${s.tag}_days`]) };
+}
+
+/** The message type whose latest carrying event is the most recent (ties: the first listed): its index, or -1. */
+function latestSource(l: LatestCols, i: number): number {
+  let best = -1, bestDays = NaN;
+  for (let k = 0; k < l.days.length; k++) {
+    const d = l.days[k]?.[i] ?? NaN;
+    if (!Number.isNaN(d) && (best < 0 || d < bestDays)) { best = k; bestDays = d; }
   }
   return best;
 }
 
-function text(features: Features, key: string, i: number): string | null {
-  return features.text[key]?.[i] ?? null;
+/** Text columns by key, each read once per run (absent: every value null). */
+function textCols(features: Features): (key: string) => ArrayLike<string | null> {
+  const none: ArrayLike<string | null> = { length: 0 };
+  const cache = new Map<string, ArrayLike<string | null>>();
+  return (key) => {
+    let c = cache.get(key);
+    if (!c) cache.set(key, (c = features.text[key] ?? none));
+    return c;
+  };
 }
 
 /** The IP features whose addresses the service looks up (`geoip:<feature>` text columns). */
@@ -271,7 +290,9 @@ function addressOf(json: string | null): { country?: string; region?: string; ci
   }
 }
 
-function bump(counts: Record<string, number>, key: string): void {
+/** One more of a value (its text; `missing` when absent) in a summary count. */
+function bump(counts: Record<string, number>, value: TraitValue | undefined, missing: string): void {
+  const key = value === undefined ? missing : String(value);
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
@@ -291,22 +312,34 @@ export const enrichmentModel: BehaviouralModel<EnrichmentConfig> = {
   classify(features: Features, config: EnrichmentConfig, asOf: number): Classification {
     const n = features.profileIds.length;
     const traits: Array<Record<string, TraitValue> | undefined> = new Array(n);
-    const [web, app, scr, loc, ip] = LATEST as [Latest, Latest, Latest, Latest, Latest];
+    const [web, app, scr, loc, ip] = (LATEST as [Latest, Latest, Latest, Latest, Latest]).map((l) => latestCols(features, l)) as [LatestCols, LatestCols, LatestCols, LatestCols, LatestCols];
+    const col = textCols(features);
+    // Each source's field columns, by the source's index in its Latest.
+    const fields = (l: LatestCols, name: string, field: string) => l.tags.map((tag) => col(`${name}_${tag}_${field}`));
+    const appOs = fields(app, 'app', 'os'), appType = fields(app, 'app', 'type'), appModel = fields(app, 'app', 'model');
+    const webUa = fields(web, 'web', 'ua');
+    const scrW = fields(scr, 'scr', 'w'), scrD = fields(scr, 'scr', 'd');
+    const locCountry = fields(loc, 'loc', 'country'), locRegion = fields(loc, 'loc', 'region'), locCity = fields(loc, 'loc', 'city');
+    const ipCountries = ip.tags.map((tag) => col(`geoip:ip_${tag}_ip`));
+    const address = col(`trait:${config.addressTrait}`), birthday = col(`trait:${config.birthdayTrait}`), interests = col('interest');
+    const children = col(`trait:${config.childrenTrait}`), employment = col(`trait:${config.employmentTrait}`);
+    const ageTraits = features.columns[`trait:${config.ageTrait}`];
+    const at = (c: ArrayLike<string | null> | undefined, i: number): string | null => c?.[i] ?? null;
     const counts = { device: {} as Record<string, number>, os: {} as Record<string, number>, screen: {} as Record<string, number>, country: {} as Record<string, number>, geoSource: {} as Record<string, number>, ageBand: {} as Record<string, number>, lifeStage: {} as Record<string, number> };
     for (const label of ageBandLabels(config.ageBands)) counts.ageBand[label] = 0;
     for (let i = 0; i < n; i++) {
       const t: Record<string, TraitValue> = {};
       // Device: the more recent of the web user agent and the app's device report (ties: web).
-      const w = latestSource(features, web, i);
-      const a = latestSource(features, app, i);
-      const useApp = a !== undefined && (w === undefined || a.days < w.days);
+      const w = latestSource(web, i);
+      const a = latestSource(app, i);
+      const useApp = a >= 0 && (w < 0 || (app.days[a]?.[i] as number) < (web.days[w]?.[i] as number));
       if (useApp) {
-        const os = text(features, `app_${a.tag}_os`, i);
+        const os = at(appOs[a], i);
         t['enrichment_channel'] = 'app';
         if (os) t['enrichment_os'] = os;
-        t['enrichment_device_category'] = appDeviceCategory(text(features, `app_${a.tag}_type`, i), text(features, `app_${a.tag}_model`, i), os);
-      } else if (w !== undefined) {
-        const ua = text(features, `web_${w.tag}_ua`, i);
+        t['enrichment_device_category'] = appDeviceCategory(at(appType[a], i), at(appModel[a], i), os);
+      } else if (w >= 0) {
+        const ua = at(webUa[w], i);
         if (ua) {
           const d = webDevice(ua);
           t['enrichment_channel'] = 'web';
@@ -315,20 +348,20 @@ export const enrichmentModel: BehaviouralModel<EnrichmentConfig> = {
           t['enrichment_device_category'] = d.category;
         }
       }
-      const s = latestSource(features, scr, i);
-      if (s !== undefined) {
-        const width = cssWidth(Number(text(features, `scr_${s.tag}_w`, i)), Number(text(features, `scr_${s.tag}_d`, i) ?? NaN), s.tag === 's');
+      const sc = latestSource(scr, i);
+      if (sc >= 0) {
+        const width = cssWidth(Number(at(scrW[sc], i)), Number(at(scrD[sc], i) ?? NaN), scr.tags[sc] === 's');
         const cls = screenClass(width, config.screenBreakpoints);
         if (cls) { t['enrichment_screen_width'] = width; t['enrichment_screen_class'] = cls; }
       }
       // Place: the address the customer gave, else where the events say the device was, else the IP.
-      const addr = addressOf(text(features, `trait:${config.addressTrait}`, i));
-      const l = latestSource(features, loc, i);
-      const ipSrc = latestSource(features, ip, i);
-      const ipCountry = ipSrc ? text(features, `geoip:ip_${ipSrc.tag}_ip`, i) : null;
+      const addr = addressOf(at(address, i));
+      const l = latestSource(loc, i);
+      const ipSrc = latestSource(ip, i);
+      const ipCountry = ipSrc >= 0 ? at(ipCountries[ipSrc], i) : null;
       let place: { country?: string | undefined; region?: string | undefined; city?: string | undefined; source: string } | undefined;
       if (addr) place = { ...addr, source: 'traits' };
-      else if (l && normalizeCountry(text(features, `loc_${l.tag}_country`, i))) place = { country: text(features, `loc_${l.tag}_country`, i) ?? undefined, region: text(features, `loc_${l.tag}_region`, i) ?? undefined, city: text(features, `loc_${l.tag}_city`, i) ?? undefined, source: 'context' };
+      else if (l >= 0 && normalizeCountry(at(locCountry[l], i))) place = { country: at(locCountry[l], i) ?? undefined, region: at(locRegion[l], i) ?? undefined, city: at(locCity[l], i) ?? undefined, source: 'context' };
       else if (ipCountry) place = { country: ipCountry, source: 'ip' };
       const country = normalizeCountry(place?.country);
       if (place && country) {
@@ -338,26 +371,25 @@ export const enrichmentModel: BehaviouralModel<EnrichmentConfig> = {
         t['enrichment_geo_source'] = place.source;
       }
       // Age: from the birthday, else a numeric age trait.
-      const bday = parseBirthday(text(features, `trait:${config.birthdayTrait}`, i));
-      const ageTrait = features.columns[`trait:${config.ageTrait}`]?.[i] ?? NaN;
+      const bday = parseBirthday(at(birthday, i));
+      const ageTrait = ageTraits?.[i] ?? NaN;
       const age = bday ? ageOn(bday, asOf) : Number.isNaN(ageTrait) ? NaN : Math.floor(ageTrait);
       if (plausibleAge(age)) {
         t['enrichment_age'] = age;
         t['enrichment_age_band'] = ageBand(age, config.ageBands);
-        t['enrichment_life_stage'] = lifeStage(age, { children: hasChildren(text(features, `trait:${config.childrenTrait}`, i)), employment: text(features, `trait:${config.employmentTrait}`, i) }, config.retirementAge);
+        t['enrichment_life_stage'] = lifeStage(age, { children: hasChildren(at(children, i)), employment: at(employment, i) }, config.retirementAge);
       }
-      const interest = text(features, 'interest', i);
+      const interest = at(interests, i);
       if (interest) t['enrichment_interest'] = interest;
       if (Object.keys(t).length === 0) continue;
       traits[i] = t;
-      const str = (k: string) => (t[k] === undefined ? undefined : String(t[k]));
-      bump(counts.device, str('enrichment_device_category') ?? '(unknown)');
-      bump(counts.os, str('enrichment_os') ?? '(unknown)');
-      bump(counts.screen, str('enrichment_screen_class') ?? '(unknown)');
-      bump(counts.country, str('enrichment_country') ?? '(unknown)');
-      bump(counts.geoSource, str('enrichment_geo_source') ?? '(none)');
-      bump(counts.ageBand, str('enrichment_age_band') ?? '(unknown)');
-      bump(counts.lifeStage, str('enrichment_life_stage') ?? '(unknown)');
+      bump(counts.device, t['enrichment_device_category'], '(unknown)');
+      bump(counts.os, t['enrichment_os'], '(unknown)');
+      bump(counts.screen, t['enrichment_screen_class'], '(unknown)');
+      bump(counts.country, t['enrichment_country'], '(unknown)');
+      bump(counts.geoSource, t['enrichment_geo_source'], '(none)');
+      bump(counts.ageBand, t['enrichment_age_band'], '(unknown)');
+      bump(counts.lifeStage, t['enrichment_life_stage'], '(unknown)');
     }
     return { traits, summary: { enriched: traits.filter((x) => x !== undefined).length, ...counts } };
   },
