@@ -318,7 +318,9 @@ export const occasionModel: BehaviouralModel<OccasionConfig> = {
       if (!Number.isNaN(fd)) {
         // days_since_first is whole days before asOf: the first purchase lies in the 24 hours before
         // asOf − fd days; its UTC day is that of asOf − fd days (exact when asOf is the end of a day).
-        const first = monthDayOf(isoDay(asOf - fd * DAY));
+        // (the UTC date of a time: built as a string and parsed back, this was a fifth of the classification)
+        const at = new Date(asOf - fd * DAY);
+        const first = Number.isNaN(at.getTime()) ? undefined : { year: at.getUTCFullYear(), month: at.getUTCMonth() + 1, day: at.getUTCDate() };
         if (first) {
           const next = nextAnniversary(first.month, first.day, asOf, first.year);
           t['occasion_first_purchase_date'] = isoDay(asOf - fd * DAY);
