@@ -11,6 +11,7 @@ import { BEHAVIOURAL_MODELS, behaviouralModel, readySegments, transitions, type 
 import type { ComputedTraitDefinition } from '../domain/segments/ast.js';
 import { compileWorkspace } from '../domain/segments/compile.js';
 import { DIALECTS } from '../domain/sql/dialects.js';
+import { quoteIdent } from '../domain/sql/identifiers.js';
 import type { ModelRunRecord, ModelTraitRow, StoragePort } from '../ports/storage.js';
 import type { SegmentService } from './segments.js';
 import { computedFeatures, textOf, traitFeatures } from './features.js';
@@ -151,8 +152,10 @@ export class BehaviouralService {
       return d ? [{ ...d, key: `m${i}__${d.key}` }] : [];
     });
     if (!defs.length) return out;
-    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: asOf, segments: [], computed: defs, typedColumns: this.store.segments.typedColumns() });
-    const read = await this.store.segments.queryColumns(q, new Set());
+    const q = compileWorkspace(DIALECTS[this.store.segments.dialect], { workspaceId: ws, now: asOf, segments: [], computed: defs, typedColumns: this.store.segments.typedColumns(), ordered: false });
+    // Only the distinct lists are read: a profile's list is one of few (parsing 100k lists took 0.1 s).
+    const cols = q.computedColumns.map((c) => quoteIdent(c.column));
+    const read = await this.store.segments.queryColumns({ ...q, sql: `SELECT DISTINCT ${cols.join(', ')} FROM (${q.sql}) d` }, new Set());
     for (const c of q.computedColumns) {
       const values = new Set<string>();
       for (const t of read.texts.get(c.column) ?? []) {
