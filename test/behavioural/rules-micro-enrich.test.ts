@@ -12,7 +12,7 @@ import {
   EnrichmentConfig, ageBand, ageBandLabels, ageOn, appDeviceCategory, cssWidth, enrichmentModel, hasChildren, ipFeatures, lifeStage,
   normalizeCountry, parseBirthday, plausibleAge, screenClass, webDevice,
 } from '../../src/domain/behavioural/enrichment.js';
-import { countBelow } from '../../src/domain/behavioural/scores.js';
+import { RADIX_FROM, countBelow, countBelowRadix, countBelowSearch } from '../../src/domain/behavioural/scores.js';
 import { isCalendarDate } from '../../src/domain/segments/ast.js';
 import { MicroConfig, PRIMARY_GROUPS, inTopPercent, listTrait, microModel, microSegments, microSegmentsReady, type MicroFacts } from '../../src/domain/behavioural/micro.js';
 import { BEHAVIOURAL_MODELS, behaviouralModel, readySegments, type Features } from '../../src/domain/behavioural/index.js';
@@ -226,6 +226,17 @@ test('count below: ties share, order does not matter; top X % is integer-exact (
     assert.deepEqual([...countBelow(values)], values.map((v) => values.filter((w) => w < v).length), 'count below of doubles');
   }), { seed: SEED, numRuns: 300 });
   assert.throws(() => countBelow([1, NaN]), /value 1 is not a number/);
+  // Numbers apart only in their lowest bits (each 16-bit digit of the radix sort decides somewhere).
+  const close = [1, 1 + 2 ** -52, 1 + 2 ** -47, 1 + 2 ** -40, 1 + 2 ** -36, 1 + 2 ** -33, 1 + 2 ** -30, 1 + 2 ** -24, -1 - 2 ** -40, -1 - 2 ** -52, 5e-324, -5e-324, 2 ** 53, -(2 ** 53)];
+  // The radix sort (from RADIX_FROM values on) against counting, small arrays too, and against the
+  // search on large ones with many ties, negative zeros, infinities, subnormals and whole numbers.
+  fc.assert(fc.property(fc.array(fc.oneof(fc.constantFrom(...pool, ...close), fc.constantFrom(...close), fc.double({ noNaN: true }), fc.integer()), { minLength: 0, maxLength: 80 }), (values) => {
+    assert.deepEqual([...countBelowRadix(values)], values.map((v) => values.filter((w) => w < v).length), 'radix count below');
+  }), { seed: SEED, numRuns: 300 });
+  const rand = fc.sample(fc.oneof(fc.constantFrom(...pool, ...close), fc.integer({ min: -50, max: 50 }), fc.double({ noNaN: true, min: -1e6, max: 1e6 })), { seed: SEED, numRuns: 3 * RADIX_FROM });
+  const big = Float64Array.from(rand);
+  assert.deepEqual([...countBelow(big)], [...countBelowSearch(big)], 'radix and search agree on many values');
+  for (const i of [0, 1, 17, 999, big.length - 1]) assert.equal(countBelow(big)[i], big.filter((w) => w < (big[i] as number)).length, `value ${i} of many`);
   // Ten buyers with distinct spend: the top 10 % is exactly the biggest; 20 % the two biggest.
   const ten = countBelow([5, 1, 9, 3, 7, 2, 8, 4, 6, 10]);
   assert.deepEqual([...ten].map((b) => inTopPercent(b, 10, 10)), [false, false, false, false, false, false, false, false, false, true]);
