@@ -338,6 +338,8 @@ test('benefit: price index against the currency and the main category, with smal
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.ok(Number.isNaN(median([NaN])), 'no finite value: no median');
+  assert.equal(median([Infinity, 5, NaN, -Infinity, 1, 10, -3]), 3, 'only finite values count, in numeric order');
+  assert.equal(median(Float64Array.from([100, 9, 20, 3])), 14.5, 'numeric, not text, order');
   // Two currencies (CHF prices twice EUR) and two categories (books cheap, shoes dear): everyone is typical
   // after both scalings, except the customer who pays double for books.
   const price = [10, 10, 20, 100, 100, 200, 20, 40, NaN];

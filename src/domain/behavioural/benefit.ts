@@ -140,11 +140,18 @@ export function benefitSegment(stated: string | undefined, behaviour: string | u
 }
 
 /** The median of the finite values (NaN when none). */
-export function median(values: number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+export function median(values: ArrayLike<number>): number {
+  // (a typed array's own sort: with a comparator, the medians were a third of the model's classification)
+  const v = new Float64Array(values.length);
+  let k = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i] as number;
+    if (Number.isFinite(x)) v[k++] = x;
+  }
+  if (!k) return NaN;
+  const s = v.subarray(0, k).sort();
+  const m = k >> 1;
+  return k % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /**
