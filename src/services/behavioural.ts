@@ -14,7 +14,7 @@ import { DIALECTS } from '../domain/sql/dialects.js';
 import { quoteIdent } from '../domain/sql/identifiers.js';
 import type { ModelRunRecord, ModelTraitRow, StoragePort } from '../ports/storage.js';
 import type { SegmentService } from './segments.js';
-import { computedFeatures, textOf, traitFeatures } from './features.js';
+import { computedFeatures, rowIndex, textOf, traitFeatures } from './features.js';
 import { ipCountry } from './geoip.js';
 
 export type ModelPhase = 'features' | 'classify' | 'write' | 'segments' | 'done';
@@ -119,9 +119,9 @@ export class BehaviouralService {
       const f = out[i] as Features;
       for (const key of m.geoip?.(config) ?? []) f.text[`geoip:${key}`] = (f.text[key] ?? []).map((ip) => ipCountry(ip));
     });
-    const index = new Map(profileIds.map((p, i) => [p, i]));
+    const index = rowIndex(profileIds);
     const traitKeys = [...new Set(parts.flatMap(({ m, config }) => m.traitInputs?.(config) ?? []))];
-    const { numbers: traitNum, texts: traitText } = await traitFeatures(this.store, ws, profileIds, traitKeys, await this.segments.modelTraits(ws));
+    const { numbers: traitNum, texts: traitText } = await traitFeatures(this.store, ws, index, traitKeys, await this.segments.modelTraits(ws));
     const timings = new Map<string, Record<string, Float64Array>>();
     for (const ev of new Set(parts.map(({ m, config }) => m.timing?.(config)?.event).filter((e): e is string => e !== undefined))) {
       const cols: Record<string, Float64Array> = Object.fromEntries(TIMING_BUCKETS.map((b) => [b, new Float64Array(n)]));
@@ -171,22 +171,28 @@ export class BehaviouralService {
   async classifyAsOf(ws: string, id: string, configInput: unknown, asOf: number): Promise<{ groups: Map<string, string>; summary: Record<string, unknown> }> {
     const [r] = await this.classifyMany(ws, [id], { [id]: configInput }, asOf);
     if (!r) throw new Error('no classification');
-    return r;
+    const groups = new Map<string, string>();
+    r.groups.forEach((g, j) => { if (g !== undefined) groups.set(r.profileIds[j] as string, g); });
+    return { groups, summary: r.summary };
   }
 
-  /** Classify several models (all: `ids` empty) from one shared feature scan, without writing anything. */
-  async classifyMany(ws: string, ids: string[], configs: Record<string, unknown>, asOf: number): Promise<Array<{ model: string; groups: Map<string, string>; summary: Record<string, unknown> }>> {
+  /**
+   * Classify several models (all: `ids` empty) from one shared feature scan, without writing anything:
+   * per model, each profile's group (undefined: none) beside the profile ids, in no particular order.
+   * (Columns, not a map per model: at 1M profiles ten maps were ~2 s and much of the garbage.)
+   */
+  async classifyMany(ws: string, ids: string[], configs: Record<string, unknown>, asOf: number): Promise<Array<{ model: string; profileIds: readonly string[]; groups: Array<string | undefined>; summary: Record<string, unknown> }>> {
     const parts = this.parts(ids, configs);
     const features = await this.featuresOf(ws, parts, asOf);
     return parts.map(({ m, config }, i) => {
       const f = features[i] as Features;
       const c = m.classify(f, config, asOf);
-      const groups = new Map<string, string>();
-      c.traits.forEach((t, j) => {
-        const g = t?.[m.groupTrait];
-        if (g !== undefined) groups.set(f.profileIds[j] as string, String(g));
-      });
-      return { model: m.id, groups, summary: c.summary };
+      const groups = new Array<string | undefined>(f.profileIds.length);
+      for (let j = 0; j < groups.length; j++) {
+        const g = c.traits[j]?.[m.groupTrait];
+        groups[j] = g === undefined ? undefined : String(g);
+      }
+      return { model: m.id, profileIds: f.profileIds, groups, summary: c.summary };
     });
   }
 

@@ -38,13 +38,19 @@ export async function computedFeatures(store: StoragePort, ws: string, defs: rea
   return out;
 }
 
+/** Each profile id's row. */
+export function rowIndex(profileIds: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>();
+  profileIds.forEach((p, i) => index.set(p, i));
+  return index;
+}
+
 /**
- * Current values of profile traits (model outputs included) for the given profiles, as numbers (NaN
- * where missing or not numeric) and as text.
+ * Current values of profile traits (model outputs included) for the given profiles (id → row), as
+ * numbers (NaN where missing or not numeric) and as text.
  */
-export async function traitFeatures(store: StoragePort, ws: string, profileIds: readonly string[], keys: readonly string[], modelKeys: ReadonlyMap<string, string>): Promise<{ numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
-  const n = profileIds.length;
-  const index = new Map(profileIds.map((p, i) => [p, i]));
+export async function traitFeatures(store: StoragePort, ws: string, index: ReadonlyMap<string, number>, keys: readonly string[], modelKeys: ReadonlyMap<string, string>): Promise<{ numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
+  const n = index.size;
   const numbers = new Map<string, Float64Array>();
   const texts = new Map<string, Array<string | null>>();
   for (const k of keys) {

@@ -825,7 +825,11 @@ function copyDoubles(vector: duckdb.Vector, rows: number, out: Float64Array, at:
   out.set(new Float64Array(data.buffer, data.byteOffset, rows), at);
   const valid: Uint8Array | null | undefined = duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8);
   if (!valid) return; // no mask: every value is present
-  for (let j = 0; j < rows; j++) if (((valid[j >>> 3] as number) & (1 << (j & 7))) === 0) out[at + j] = NaN;
+  for (let b = 0; b < Math.ceil(rows / 8); b++) {
+    const byte = valid[b] as number;
+    if (byte === 0xff) continue; // eight present values
+    for (let j = b * 8; j < Math.min(rows, b * 8 + 8); j++) if ((byte & (1 << (j & 7))) === 0) out[at + j] = NaN;
+  }
 }
 
 function numberOf(v: unknown): number {

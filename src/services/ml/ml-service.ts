@@ -13,7 +13,7 @@ import { ML_CONFIGS, ML_KINDS, MODEL_NAME, mlTraits, type MlKind } from '../../d
 import { assembleFeatures, featureDefinitions, type AssembledFeatures, type FeatureSpec } from '../../domain/ml/feature-sets.js';
 import type { FitProgressEvent } from '../../domain/ml/types.js';
 import type { MlModelRecord, ModelTraitRow, StoragePort } from '../../ports/storage.js';
-import { computedFeatures, traitFeatures } from '../features.js';
+import { computedFeatures, rowIndex, traitFeatures } from '../features.js';
 import type { SegmentService } from '../segments.js';
 import { KIND_FITTERS } from './kinds/index.js';
 import type { Snapshot } from './types.js';
@@ -195,7 +195,7 @@ export class MlService {
   private async proxies(ws: string, snap: Snapshot): Promise<ProxyWarning[]> {
     const keys = await this.store.protectedTraits(ws);
     if (!keys.length) return [];
-    const { texts } = await traitFeatures(this.store, ws, snap.profileIds, keys, await this.segments.modelTraits(ws));
+    const { texts } = await traitFeatures(this.store, ws, rowIndex(snap.profileIds), keys, await this.segments.modelTraits(ws));
     const features: ProxyColumn[] = [
       ...Object.entries(snap.numeric).map(([name, values]): ProxyColumn => ({ name, kind: 'numeric', values })),
       ...Object.entries(snap.categorical).map(([name, values]): ProxyColumn => ({ name, kind: 'categorical', codes: codesOf(values) })),
@@ -283,7 +283,7 @@ export class MlService {
       const did = await this.members(ws, input.outcome);
       actual = Uint8Array.from(ids, (p) => (did.has(p) ? 1 : 0));
     }
-    const { texts } = await traitFeatures(this.store, ws, ids, attributes, await this.segments.modelTraits(ws));
+    const { texts } = await traitFeatures(this.store, ws, rowIndex(ids), attributes, await this.segments.modelTraits(ws));
     const reports = attributes.map((attribute) => fairnessReport({ attribute, group: texts.get(attribute) ?? [], selected, ...(actual ? { actual } : {}) }));
     return { subject, population: ids.length, selected: selected.reduce((a, b) => a + b, 0), reports };
   }
@@ -295,7 +295,7 @@ export class MlService {
       if (used.length) throw new InputError('ml.protected', `the model is marked "no protected attributes" but its features use protected trait(s): ${used.join(', ')}`);
     }
     const raw = await computedFeatures(this.store, ws, featureDefinitions(spec, asOf), asOf);
-    const traits = await traitFeatures(this.store, ws, raw.profileIds, spec.traits, await this.segments.modelTraits(ws));
+    const traits = await traitFeatures(this.store, ws, rowIndex(raw.profileIds), spec.traits, await this.segments.modelTraits(ws));
     const assembled = assembleFeatures(spec, { rows: raw.profileIds.length, columns: raw.columns, traitNumbers: traits.numbers, traitTexts: traits.texts });
     const tenure = raw.columns['f_tenure'];
     const seen = Uint8Array.from(raw.profileIds, (_, i) => (tenure && !Number.isNaN(tenure[i] as number) ? 1 : 0));
