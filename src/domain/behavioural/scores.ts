@@ -9,15 +9,17 @@
  * values (most customers bought once) a score can stay empty; docs/behavioural.md shows it.
  */
 
+import { radixOrder } from '../radix.js';
+
 export type Orientation = 'higher_is_better' | 'lower_is_better';
 
 /**
  * For each value, how many values are strictly smaller (ties share a count): the core of the rank
  * scores here and of the percentile cuts of percentiles.ts. NaN values are not allowed; -0 ties with 0.
  *
- * Written here rather than with a sort and a comparator (an index array sorted with a closure was most
- * of RFM's, micro's and usage's classification time): from 4096 values a radix sort of the values' bit
- * patterns, below that a typed array's own sort and a binary search per value.
+ * Not a sort with a comparator (an index array sorted with a closure was most of RFM's, micro's and
+ * usage's classification time): from 4096 values the radix order of ../radix.ts, below that a typed
+ * array's own sort and a binary search per value.
  */
 export function countBelow(values: ArrayLike<number>): Uint32Array {
   const n = values.length;
@@ -47,50 +49,12 @@ export function countBelowSearch(values: ArrayLike<number>): Uint32Array {
   return out;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/**
- * LSD radix sort of the values as 64-bit keys that order like the numbers (sign bit flipped for
- * positives, every bit for negatives; -0 read as 0), 16 bits a pass, passes whose digit is the same for
- * every value skipped (whole numbers share their low bits). Then equal keys share their start.
- */
+/** The radix order (../radix.ts), then equal keys share their start. */
 export function countBelowRadix(values: ArrayLike<number>): Uint32Array {
-  const n = values.length;
-  const hi = new Uint32Array(n), lo = new Uint32Array(n);
-  const f = new Float64Array(1);
-  const u = new Uint32Array(f.buffer);
-  const [H, L] = LITTLE_ENDIAN ? [1, 0] : [0, 1];
-  for (let i = 0; i < n; i++) {
-    const v = values[i] as number;
-    f[0] = v === 0 ? 0 : v;
-    let h = u[H] as number, l = u[L] as number;
-    if (h & 0x80000000) { h = ~h >>> 0; l = ~l >>> 0; } else h = (h | 0x80000000) >>> 0;
-    hi[i] = h;
-    lo[i] = l;
-  }
-  let order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let next = new Uint32Array(n);
-  const count = new Uint32Array(65536);
-  for (let pass = 0; pass < 4; pass++) {
-    const words = pass < 2 ? lo : hi;
-    const shift = pass % 2 === 0 ? 0 : 16;
-    count.fill(0);
-    for (let i = 0; i < n; i++) (count[((words[i] as number) >>> shift) & 0xffff] as number)++;
-    if (count[((words[0] as number) >>> shift) & 0xffff] === n) continue; // one digit for all
-    let sum = 0;
-    for (let d = 0; d < 65536; d++) { const c = count[d] as number; count[d] = sum; sum += c; }
-    for (let k = 0; k < n; k++) {
-      const i = order[k] as number;
-      const d = ((words[i] as number) >>> shift) & 0xffff;
-      next[count[d] as number] = i;
-      count[d] = (count[d] as number) + 1;
-    }
-    [order, next] = [next, order];
-  }
-  const out = new Uint32Array(n);
+  const { order, hi, lo } = radixOrder(values);
+  const out = new Uint32Array(values.length);
   let start = 0;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < order.length; k++) {
     const i = order[k] as number;
     if (k > 0) {
       const p = order[k - 1] as number;
