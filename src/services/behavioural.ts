@@ -125,11 +125,12 @@ export class BehaviouralService {
     const timings = new Map<string, Record<string, Float64Array>>();
     for (const ev of new Set(parts.map(({ m, config }) => m.timing?.(config)?.event).filter((e): e is string => e !== undefined))) {
       const cols: Record<string, Float64Array> = Object.fromEntries(TIMING_BUCKETS.map((b) => [b, new Float64Array(n)]));
-      for (const r of await this.store.eventTiming(ws, ev, asOf)) {
-        const i = index.get(r.profileId);
-        if (i === undefined) continue;
-        for (const b of TIMING_BUCKETS) (cols[b] as Float64Array)[i] = r.counts[b] ?? 0;
-      }
+      const t = await this.store.eventTiming(ws, ev, asOf);
+      t.profileIds.forEach((pid, r) => {
+        const i = index.get(pid);
+        if (i === undefined) return;
+        for (const b of TIMING_BUCKETS) (cols[b] as Float64Array)[i] = t.counts[b]?.[r] ?? 0;
+      });
       timings.set(ev, cols);
     }
     parts.forEach(({ m, config }, i) => {

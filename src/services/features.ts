@@ -33,7 +33,12 @@ export async function computedFeatures(store: StoragePort, ws: string, defs: rea
   const out: FeatureColumns = { profileIds: (read.texts.get('pid') ?? []).map((p) => String(p)), columns: {}, text: {} };
   for (const c of q.computedColumns) {
     if (NUMERIC_COMPUTED_KINDS.has(c.kind)) out.columns[c.key] = read.numbers.get(c.column) ?? new Float64Array(n).fill(NaN);
-    else out.text[c.key] = (read.texts.get(c.column) ?? []).map((v) => textOf(v));
+    else {
+      // (in place: the column is this read's own; a second array per text column was ~30M values at 1M profiles)
+      const col = read.texts.get(c.column) ?? new Array<string | null>(n).fill(null);
+      for (let i = 0; i < col.length; i++) col[i] = textOf(col[i]);
+      out.text[c.key] = col;
+    }
   }
   return out;
 }

@@ -46,7 +46,8 @@ test('event timing: weekday, weekend and day parts in UTC equal the calendar at 
     };
     const u1 = await sg.store.profileByIdentity(ws, 'user_id', 'u1');
     const u2 = await sg.store.profileByIdentity(ws, 'user_id', 'u2');
-    const got = new Map((await sg.store.eventTiming(ws, 'Product Viewed', asOf)).map((x) => [x.profileId, x.counts]));
+    const t = await sg.store.eventTiming(ws, 'Product Viewed', asOf);
+    const got = new Map(t.profileIds.map((pid, r) => [pid, Object.fromEntries(TIMING_BUCKETS.map((b) => [b, t.counts[b]?.[r]]))]));
     assert.deepEqual(got.get(u1 as string), expected(times), 'u1: the listed views only');
     assert.deepEqual(got.get(u2 as string), expected(['2026-11-24T13:00:00Z']), 'u2: one Tuesday afternoon view');
     assert.equal(got.size, 2, 'one row per profile with the event');

@@ -531,18 +531,22 @@ export class DuckDBEngine implements StoragePort {
     return rows.filter((r) => r['value'] !== null).map((r) => ({ profileId: String(r['entity_id']), key: String(r['key']), value: String(r['value']) }));
   }
 
-  async eventTiming(workspaceId: string, event: string, asOf: number): Promise<Array<{ profileId: string; counts: Record<string, number> }>> {
+  async eventTiming(workspaceId: string, event: string, asOf: number): Promise<{ profileIds: string[]; counts: Record<string, Float64Array> }> {
     const part = (name: keyof typeof DAY_PARTS) => `count(*) FILTER (WHERE hr BETWEEN ${DAY_PARTS[name][0]} AND ${DAY_PARTS[name][1]}) AS ${name}`;
     // (weekday and hour by arithmetic on epoch ms: with AT TIME ZONE, six conversions per row took 0.35 s at 5M events)
     const { weekend, hour } = utcWeekendHour('ms');
-    const rows = await this.all(
-      `SELECT profile_id, count(*) FILTER (WHERE NOT weekend) AS weekday, count(*) FILTER (WHERE weekend) AS weekend,
+    const p = new Params(duckdbDialect);
+    const sql = `SELECT profile_id AS pid, count(*) FILTER (WHERE NOT weekend) AS weekday, count(*) FILTER (WHERE weekend) AS weekend,
               ${part('night')}, ${part('morning')}, ${part('afternoon')}, ${part('evening')}
        FROM (SELECT profile_id, ${weekend} AS weekend, ${hour} AS hr
-             FROM (SELECT profile_id, epoch_ms(timestamp) AS ms FROM events WHERE workspace_id = $1 AND type = 'track' AND event = $2 AND timestamp <= $3))
-       GROUP BY profile_id`,
-      [workspaceId, event, ts(asOf)]);
-    return rows.map((r) => ({ profileId: String(r['profile_id']), counts: Object.fromEntries(TIMING_BUCKETS.map((b) => [b, toNum(r[b])])) }));
+             FROM (SELECT profile_id, epoch_ms(timestamp) AS ms FROM events
+                   WHERE workspace_id = ${p.str(workspaceId)} AND type = 'track' AND event = ${p.str(event)} AND epoch_ms(timestamp) <= ${p.int(asOf)}))
+       GROUP BY profile_id`;
+    const read = await this.segments.queryColumns({ sql, params: p.list, segmentColumns: [], computedColumns: [] }, new Set(TIMING_BUCKETS));
+    return {
+      profileIds: (read.texts.get('pid') ?? []).map((x) => String(x)),
+      counts: Object.fromEntries(TIMING_BUCKETS.map((b) => [b, read.numbers.get(b) ?? new Float64Array(read.rows)])),
+    };
   }
 
   async insertModelRun(r: ModelRunRecord): Promise<void> {
