@@ -249,8 +249,9 @@ export class BehaviouralService {
         const runId = runIds[i] as string;
         progress({ phase: 'classify', detail: `${m.id}: ${f.profileIds.length} profiles` });
         const c = m.classify(f, config, asOf);
-        const before = new Map<string, string>();
-        for (const [pid, json] of await this.store.modelTraitValues(ws, m.id, m.groupTrait)) before.set(pid, String(JSON.parse(json)));
+        // The previous run's groups, decoded in place (JSON text → the group's name).
+        const before = await this.store.modelTraitValues(ws, m.id, m.groupTrait);
+        for (const [pid, json] of before) before.set(pid, String(JSON.parse(json)));
         const after = new Map<string, string>();
         const rows: ModelTraitRow[] = [];
         let values = 0;
@@ -260,9 +261,10 @@ export class BehaviouralService {
           const g = t[m.groupTrait];
           if (g !== undefined) after.set(pid, String(g));
           const prev = before.get(pid);
-          const traits = prev === undefined ? t : { ...t, [m.previousTrait]: prev };
-          values += Object.keys(traits).length;
-          rows.push({ profileId: pid, traits });
+          // (in place: the object is this classification's own; a copy per profile was ~1M objects a model)
+          if (prev !== undefined) t[m.previousTrait] = prev;
+          values += Object.keys(t).length;
+          rows.push({ profileId: pid, traits: t });
         });
         progress({ phase: 'write', detail: `${m.id}: ${after.size} profiles, ${values} trait values` });
         await this.store.replaceModelTraits(ws, m.id, rows, asOf, runId);

@@ -506,10 +506,21 @@ export class DuckDBEngine implements StoragePort {
   }
 
   async modelTraitValues(workspaceId: string, model: string, key: string): Promise<Map<string, string>> {
-    const rows = await this.all(
-      `SELECT profile_id, CAST(json_extract(traits, $3) AS VARCHAR) AS value FROM model_traits WHERE workspace_id = $1 AND model = $2`,
-      [workspaceId, model, pointer([key])]);
-    return new Map(rows.filter((r) => r['value'] !== null && r['value'] !== 'null').map((r) => [String(r['profile_id']), String(r['value'])]));
+    // Read as columns: a row object per profile was most of a run's "classify" phase at 1M profiles.
+    const p = new Params(duckdbDialect);
+    const read = await this.segments.queryColumns({
+      sql: `SELECT profile_id AS pid, CAST(json_extract(traits, ${p.str(pointer([key]))}) AS VARCHAR) AS value FROM model_traits
+            WHERE workspace_id = ${p.str(workspaceId)} AND model = ${p.str(model)}`,
+      params: p.list, segmentColumns: [], computedColumns: [],
+    }, new Set());
+    const pids = read.texts.get('pid') ?? [];
+    const values = read.texts.get('value') ?? [];
+    const out = new Map<string, string>();
+    for (let i = 0; i < pids.length; i++) {
+      const v = values[i];
+      if (v !== null && v !== undefined && v !== 'null') out.set(String(pids[i]), v);
+    }
+    return out;
   }
 
   async latestTraitValues(workspaceId: string, keys: string[], modelKeys: ReadonlyMap<string, string>): Promise<Array<{ profileId: string; key: string; value: string }>> {
