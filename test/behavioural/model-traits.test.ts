@@ -69,6 +69,7 @@ test('profile reads show model outputs with their provenance; a merge drops the 
     const traits = await sg.store.profileTraits(ws, p1);
     const group = traits.find((t) => t.key === 'rfm_group');
     assert.deepEqual([group?.value, group?.source, group?.messageId], ['New', 'model:rfm', 'rfm-run-1']);
+    assert.equal(group?.updatedAt, at, 'the run\'s time is the trait\'s time');
     assert.equal(traits.find((t) => t.key === 'plan')?.source, 'identify:test');
     assert.deepEqual([...(await sg.store.modelTraitValues(ws, 'rfm', 'rfm_group'))].sort(), [[p1, '"New"'], [p2, '"Lost"']].sort());
     // anon-9 turns out to be u1: the anonymous profile merges into u1's and its model outputs go.

@@ -498,9 +498,12 @@ export class DuckDBEngine implements StoragePort {
     await this.writeLock.run(() => inTransaction(this.writer, async () => {
       await this.writer.run('DELETE FROM model_traits WHERE workspace_id = $1 AND model = $2', [workspaceId, model]);
       for (let i = 0; i < rows.length; i += CHUNK) {
-        await this.insertNdjson('model_traits', MODEL_TRAIT_COLUMNS, rows.slice(i, i + CHUNK).map((r) => JSON.stringify({
-          workspace_id: workspaceId, model, profile_id: r.profileId, run_id: runId, computed_at: ms(at), traits: r.traits,
-        })));
+        // Each line holds the profile and its traits; the run's constants are bound once, not repeated
+        // on a million lines to be written and parsed again.
+        await this.insertNdjson('model_traits', MODEL_TRAIT_COLUMNS, rows.slice(i, i + CHUNK).map((r) => JSON.stringify({ profile_id: r.profileId, traits: r.traits })), (p) => ({
+          columns: ['workspace_id', 'model', 'run_id', 'computed_at'].map((c) => quoteIdent(c)),
+          values: [p.str(workspaceId), p.str(model), p.str(runId), `make_timestamptz(CAST(${p.int(ms(at))} AS BIGINT) * 1000)`],
+        }));
       }
     }));
   }
@@ -965,9 +968,8 @@ const TRAIT_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['entity_type', 'VARCHAR'], ['entity_id', 'VARCHAR'], ['key', 'VARCHAR'], ['value', 'VARCHAR'],
   ['source', 'VARCHAR'], ['message_id', 'VARCHAR'], ['updated_at', 'TIMESTAMPTZ'],
 ];
-const MODEL_TRAIT_COLUMNS: Columns = [
-  ['workspace_id', 'VARCHAR'], ['model', 'VARCHAR'], ['profile_id', 'VARCHAR'], ['run_id', 'VARCHAR'], ['computed_at', 'TIMESTAMPTZ'], ['traits', 'JSON'],
-];
+/** The per-line columns of model_traits rows (the run's workspace, model, run id and time are bound). */
+const MODEL_TRAIT_COLUMNS: Columns = [['profile_id', 'VARCHAR'], ['traits', 'JSON']];
 const SCORE_COLUMNS: Columns = [['workspace_id', 'VARCHAR'], ['profile_id', 'VARCHAR'], ['model', 'VARCHAR'], ['score', 'DOUBLE'], ['scored_at', 'TIMESTAMPTZ']];
 const DROP_COLUMNS: Columns = [
   ['workspace_id', 'VARCHAR'], ['message_id', 'VARCHAR'], ['type', 'VARCHAR'], ['value', 'VARCHAR'], ['reason', 'VARCHAR'], ['dropped_at', 'TIMESTAMPTZ'],
