@@ -10,7 +10,7 @@
  */
 
 /** Whether typed arrays store the low 32-bit word of a float64 first (all platforms Node runs on today). */
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 export interface RadixOrder {
   /** Row indices, values ascending, equal values in row order. */

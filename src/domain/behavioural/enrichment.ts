@@ -256,16 +256,7 @@ function latestSource(l: LatestCols, i: number): number {
   return best;
 }
 
-/** Text columns by key, each read once per run (absent: every value null). */
-function textCols(features: Features): (key: string) => ArrayLike<string | null> {
-  const none: ArrayLike<string | null> = { length: 0 };
-  const cache = new Map<string, ArrayLike<string | null>>();
-  return (key) => {
-    let c = cache.get(key);
-    if (!c) cache.set(key, (c = features.text[key] ?? none));
-    return c;
-  };
-}
+const NO_TEXT: ArrayLike<string | null> = { length: 0 };
 
 /** The IP features whose addresses the service looks up (`geoip:<feature>` text columns). */
 export function ipFeatures(): string[] {
@@ -313,7 +304,8 @@ export const enrichmentModel: BehaviouralModel<EnrichmentConfig> = {
     const n = features.profileIds.length;
     const traits: Array<Record<string, TraitValue> | undefined> = new Array(n);
     const [web, app, scr, loc, ip] = (LATEST as [Latest, Latest, Latest, Latest, Latest]).map((l) => latestCols(features, l)) as [LatestCols, LatestCols, LatestCols, LatestCols, LatestCols];
-    const col = textCols(features);
+    // Every column looked up once per run (absent: every value null), not by a key built per profile.
+    const col = (key: string): ArrayLike<string | null> => features.text[key] ?? NO_TEXT;
     // Each source's field columns, by the source's index in its Latest.
     const fields = (l: LatestCols, name: string, field: string) => l.tags.map((tag) => col(`${name}_${tag}_${field}`));
     const appOs = fields(app, 'app', 'os'), appType = fields(app, 'app', 'type'), appModel = fields(app, 'app', 'model');

@@ -508,14 +508,16 @@ export class DuckDBEngine implements StoragePort {
     }));
   }
 
+  /** A statement's result read column-wise (the segment store's reader): `numeric` columns as doubles. */
+  private readColumns(p: Params, sql: string, numeric: Iterable<string> = []): ReturnType<SegmentStorage['queryColumns']> {
+    return this.segments.queryColumns({ sql, params: p.list, segmentColumns: [], computedColumns: [] }, new Set(numeric));
+  }
+
   async modelTraitValues(workspaceId: string, model: string, key: string): Promise<Map<string, string>> {
     // Read as columns: a row object per profile was most of a run's "classify" phase at 1M profiles.
     const p = new Params(duckdbDialect);
-    const read = await this.segments.queryColumns({
-      sql: `SELECT profile_id AS pid, CAST(json_extract(traits, ${p.str(pointer([key]))}) AS VARCHAR) AS value FROM model_traits
-            WHERE workspace_id = ${p.str(workspaceId)} AND model = ${p.str(model)}`,
-      params: p.list, segmentColumns: [], computedColumns: [],
-    }, new Set());
+    const read = await this.readColumns(p, `SELECT profile_id AS pid, CAST(json_extract(traits, ${p.str(pointer([key]))}) AS VARCHAR) AS value FROM model_traits
+            WHERE workspace_id = ${p.str(workspaceId)} AND model = ${p.str(model)}`);
     const pids = read.texts.get('pid') ?? [];
     const values = read.texts.get('value') ?? [];
     const out = new Map<string, string>();
@@ -556,7 +558,7 @@ export class DuckDBEngine implements StoragePort {
              FROM (SELECT profile_id, epoch_ms(timestamp) AS ms FROM events
                    WHERE workspace_id = ${p.str(workspaceId)} AND type = 'track' AND event = ${p.str(event)} AND epoch_ms(timestamp) <= ${p.int(asOf)}))
        GROUP BY profile_id`;
-    const read = await this.segments.queryColumns({ sql, params: p.list, segmentColumns: [], computedColumns: [] }, new Set(TIMING_BUCKETS));
+    const read = await this.readColumns(p, sql, TIMING_BUCKETS);
     return {
       profileIds: (read.texts.get('pid') ?? []).map((x) => String(x)),
       counts: Object.fromEntries(TIMING_BUCKETS.map((b) => [b, read.numbers.get(b) ?? new Float64Array(read.rows)])),

@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import { endianness } from 'node:os';
+import { LITTLE_ENDIAN } from '../../domain/radix.js';
 import { quoteIdent } from '../../domain/sql/identifiers.js';
 import type { CompiledQuery, EventShare, PropertyPath, StateColumn } from '../../domain/segments/compile.js';
 import type {
@@ -811,9 +811,6 @@ export class DuckDBSegmentStore implements SegmentStorage {
   }
 }
 
-/** A DuckDB value as a number: NULL → NaN; BIGINT, DECIMAL and numeric text through their text. */
-const LITTLE_ENDIAN = endianness() === 'LE';
-
 /**
  * A DOUBLE vector's values copied whole into `out` at `at`, NULLs as NaN. Item by item through the
  * node API, each validity test made BigInts (a sixth of an all-models round at 100k profiles, and much
@@ -832,6 +829,7 @@ function copyDoubles(vector: duckdb.Vector, rows: number, out: Float64Array, at:
   }
 }
 
+/** A DuckDB value as a number: NULL → NaN; BIGINT, DECIMAL and numeric text through their text. */
 function numberOf(v: unknown): number {
   if (typeof v === 'number') return v;
   if (v === null || v === undefined) return NaN;
