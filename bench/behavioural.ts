@@ -18,9 +18,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Segmenta } from '../src/app/segmenta.js';
 import { BEHAVIOURAL_MODELS } from '../src/domain/behavioural/index.js';
+import type { CompiledQuery } from '../src/domain/segments/compile.js';
 import { Params } from '../src/domain/sql/dialect.js';
 import { DIALECTS } from '../src/domain/sql/dialects.js';
 import { NOW, generate, time } from './segments.js';
+
+/** The baseline: one hand-written aggregate scan of every event, seven aggregates per profile. */
+export function baselineQuery(ws: string): CompiledQuery {
+  const p = new Params(DIALECTS.duckdb);
+  return {
+    sql: `SELECT profile_id, count(*) AS n, count(*) FILTER (WHERE event = 'Order Completed') AS orders, sum(revenue) AS revenue,
+                 min(timestamp) AS first_at, max(timestamp) AS last_at, max(timestamp) FILTER (WHERE event = 'Order Completed') AS last_order
+          FROM events WHERE workspace_id = ${p.str(ws)} GROUP BY profile_id`,
+    params: p.list, segmentColumns: [], computedColumns: [],
+  };
+}
 
 export interface BehaviouralBenchOptions { profiles?: number; events?: number; dir?: string; perModel?: boolean }
 
@@ -45,13 +57,7 @@ export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
     const ids = BEHAVIOURAL_MODELS.map((m) => m.id);
     // Interleaved: baseline, all models, baseline, all models (the first of each warms the caches).
     // The baseline reads its rows to the end in the same way the models' features are read (1M rows).
-    const p = new Params(DIALECTS.duckdb);
-    const baseline = async () => (await sg.store.segments.query({
-      sql: `SELECT profile_id, count(*) AS n, count(*) FILTER (WHERE event = 'Order Completed') AS orders, sum(revenue) AS revenue,
-                   min(timestamp) AS first_at, max(timestamp) AS last_at, max(timestamp) FILTER (WHERE event = 'Order Completed') AS last_order
-            FROM events WHERE workspace_id = ${p.str(ws)} GROUP BY profile_id`,
-      params: p.list, segmentColumns: [], computedColumns: [],
-    })).length;
+    const baseline = async () => (await sg.store.segments.query(baselineQuery(ws))).length;
     // A whole run (traits written, ready segments created or recomputed with every other segment of
     // the workspace): phase times from its progress reports.
     const phases: Record<string, number> = {};

@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { runIngestBench } from './ingest.js';
 import { runSegmentBench } from './segments.js';
 import { runBehaviouralBench } from './behavioural.js';
+import { runBehaviouralFloorBench } from './behavioural-floor.js';
 import { runBtydBench } from './btyd.js';
 import { runClassifierBench } from './classifiers.js';
 import { runKMeansBench } from './kmeans.js';
@@ -13,6 +14,7 @@ import { runKMeansBench } from './kmeans.js';
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
   behavioural: () => runBehaviouralBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir'), perModel: !process.argv.includes('--no-per-model') }),
+  'behavioural-floor': () => runBehaviouralFloorBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir'), rounds: flag('rounds') }),
   kmeans: () => runKMeansBench({ rows: flag('rows'), cols: flag('cols'), k: flag('k'), threads: flag('threads'), seed: flag('seed') }),
   classifiers: () => runClassifierBench({ rows: flag('rows'), cols: flag('cols'), trees: flag('trees'), seed: flag('seed') }),
   btyd: () => runBtydBench({ customers: flag('customers'), seed: flag('seed') }),
