@@ -21,7 +21,7 @@
  * feature from the events cannot meet the target on this machine, whatever its compiler.
  */
 import { BEHAVIOURAL_MODELS } from '../src/domain/behavioural/index.js';
-import type { ComputedTraitDefinition } from '../src/domain/segments/ast.js';
+import { UNIT_MS, type ComputedTraitDefinition } from '../src/domain/segments/ast.js';
 import { propertyColumn } from '../src/domain/segments/compile.js';
 import { Params } from '../src/domain/sql/dialect.js';
 import { DIALECTS } from '../src/domain/sql/dialects.js';
@@ -33,7 +33,8 @@ import { NOW, time } from './segments.js';
 export interface FloorBenchOptions { profiles?: number; events?: number; dir?: string; rounds?: number }
 
 export type Form = 'wide' | 'long';
-export type Family = { name: string; model: string; defs: ComputedTraitDefinition[]; forms: Partial<Record<Form, (p: Params) => string>> };
+/** model: whose features (`*`: several, one per definition in `models`). */
+export type Family = { name: string; model: string; defs: ComputedTraitDefinition[]; models?: string[]; forms: Partial<Record<Form, (p: Params) => string>> };
 
 export function defaultFeatures(id: string, asOf: number): ComputedTraitDefinition[] {
   const m = BEHAVIOURAL_MODELS.find((x) => x.id === id);
@@ -45,6 +46,13 @@ const ms = (iso: string) => Date.parse(iso);
 const betweenOf = (d: ComputedTraitDefinition): [number, number] => {
   if (d.window?.type !== 'between') throw new Error(`${d.key}: expected a between window`);
   return [ms(d.window.from), ms(d.window.to)];
+};
+/** A definition's window on `ts` as the compiler reads it: [from, to) for between, (now − N, now] for last. */
+const windowOf = (d: ComputedTraitDefinition, p: Params, asOf: number): string => {
+  const w = d.window;
+  if (!w) return 'true';
+  if (w.type === 'between') return `ts >= ${p.int(ms(w.from))} AND ts < ${p.int(ms(w.to))}`;
+  return `ts > ${p.int(asOf - w.amount * UNIT_MS[w.unit])}`;
 };
 /** The message type and, for track events, the name a definition selects (`*`: any). */
 const kindOf = (d: ComputedTraitDefinition, p: Params): string => {
@@ -66,6 +74,15 @@ export function floorFamilies(ws: string, typed: ReadonlySet<string>, asOf = NOW
   const views = buying.filter((d) => d.path?.startsWith('properties.'));
   const lines = buying.filter((d) => d.path?.startsWith('products.'));
   const interest = defaults('enrichment').find((d) => d.kind === 'most_frequent');
+  // Every model's plain order measures: counts, revenue and times of the order event, without a
+  // property condition (RFM, lifecycle, loyalty, buying, micro, funnel, occasion, benefit).
+  const ORDER_KINDS = new Set(['count', 'sum', 'avg', 'days_since_first', 'days_since_last']);
+  const orderEvent = defaults('rfm').find((d) => d.kind === 'count')?.event ?? 'Order Completed';
+  // (less what the families above cover: the holiday windows, the stage times)
+  const covered = new Set([...occasion.map((d) => `occasion:${d.key}`), ...funnel.map((d) => `funnel:${d.key}`)]);
+  const orderDefs = BEHAVIOURAL_MODELS.flatMap((m) => defaults(m.id).map((d) => ({ model: m.id, d })))
+    .filter(({ model, d }) => !covered.has(`${model}:${d.key}`) && d.event === orderEvent && (d.messageType ?? 'track') === 'track' && ORDER_KINDS.has(d.kind) && !d.where?.length
+      && (d.path === undefined || d.path === 'properties.revenue'));
   const events = (p: Params, extra = '') =>
     `(SELECT profile_id AS pid, type, event, epoch_ms(timestamp) AS ts FROM events WHERE workspace_id = ${p.str(ws)} AND epoch_ms(timestamp) <= ${p.int(asOf)}${extra})`;
   const col = (name: string) => quoteIdent(name);
@@ -84,14 +101,14 @@ export function floorFamilies(ws: string, typed: ReadonlySet<string>, asOf = NOW
   const occEvent = occasion[0]?.event ?? 'Order Completed';
   // usage's defaults count every track event, page and screen: the same periods for each type
   if (usage.some((d) => d.event !== '*')) throw new Error('usage defaults changed: the floor expects "*" selectors');
-  if (!interest?.path || interest.window?.type !== 'last') throw new Error('enrichment defaults changed: the floor expects a most frequent value over the last N days');
+  if (!interest?.path) throw new Error('enrichment defaults changed: the floor expects a most frequent value of a property');
   const usageTypes = [...new Set(usage.map((d) => d.messageType ?? 'track'))];
   const usageWindows = [...new Map(usage.map((d) => { const w = betweenOf(d); return [w.join('-'), w] as const; })).values()];
   const [periodStart, periodEnd] = usageWindows[0] ?? [0, 1];
   const period = periodEnd - 1 - periodStart;
   const rowsOf = (p: Params, event: string, from?: number, to?: number, cols: string[] = []) =>
     `(SELECT profile_id AS pid, epoch_ms(timestamp) AS ts${cols.map((c) => `, ${c}`).join('')} FROM events WHERE workspace_id = ${p.str(ws)} AND type = ${p.str('track')} AND event = ${p.str(event)}`
-    + ` AND epoch_ms(timestamp) >= ${p.int(from ?? 0)} AND epoch_ms(timestamp) < ${p.int(to ?? asOf + 1)})`;
+    + `${from === undefined ? '' : ` AND epoch_ms(timestamp) >= ${p.int(from)}`} AND epoch_ms(timestamp) ${to === undefined ? `<= ${p.int(asOf)}` : `< ${p.int(to)}`})`;
   return [
     {
       name: 'usage: events per period and message type', model: 'usage', defs: usage,
@@ -141,13 +158,24 @@ export function floorFamilies(ws: string, typed: ReadonlySet<string>, asOf = NOW
       },
     },
     {
+      // (the revenue from the events' extracted revenue column; DuckDB computes an aggregate that
+      // several models share once)
+      name: 'orders: counts, revenue and times of the orders', model: '*', defs: orderDefs.map(({ d }) => d), models: orderDefs.map(({ model }) => model),
+      forms: {
+        wide: (p) => `SELECT pid, ${orderDefs.map(({ d }, i) => {
+          const w = windowOf(d, p, asOf);
+          const agg = d.kind === 'count' ? 'count(*)' : d.kind === 'sum' ? 'sum(revenue)' : d.kind === 'avg' ? 'avg(revenue)' : d.kind === 'days_since_first' ? 'min(ts)' : 'max(ts)';
+          return `${agg} FILTER (WHERE ${w}) AS ${col(`f${i}`)}`;
+        }).join(', ')} FROM ${rowsOf(p, orderEvent, undefined, undefined, ['revenue'])} GROUP BY pid`,
+      },
+    },
+    {
       name: 'enrichment: most frequent category viewed (last 180 days)', model: 'enrichment', defs: [interest],
       forms: {
         wide: (p) => {
-          const days = interest.window?.type === 'last' ? interest.window.amount : 0;
           // (ties: the smallest value, as the compiler breaks them)
           return `SELECT pid, arg_min(v, struct_pack(k := -n, v := v)) AS top FROM (SELECT pid, v, count(*) AS n
-            FROM ${rowsOf(p, interest.event, asOf - days * 86_400_000, asOf + 1, [`${prop(interest.path ?? '', p)} AS v`])} WHERE v IS NOT NULL GROUP BY ALL) GROUP BY pid`;
+            FROM ${rowsOf(p, interest.event, undefined, undefined, [`${prop(interest.path ?? '', p)} AS v`])} WHERE v IS NOT NULL AND ${windowOf(interest, p, asOf)} GROUP BY ALL) GROUP BY pid`;
         },
       },
     },

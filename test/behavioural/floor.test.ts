@@ -18,7 +18,7 @@ let fx: DemoFixture;
 let features: Map<string, Features>;
 before(async () => {
   fx = await loadDemo(300);
-  const parts = BEHAVIOURAL_MODELS.filter((m) => ['usage', 'occasion', 'funnel', 'buying', 'enrichment'].includes(m.id)).map((m) => ({ m, config: m.config.parse({}) }));
+  const parts = BEHAVIOURAL_MODELS.map((m) => ({ m, config: m.config.parse({}) }));
   const read: Features[] = await fx.sg.behavioural['featuresOf'](fx.ws, parts, fx.end);
   features = new Map(parts.map(({ m }, i) => [m.id, read[i] as Features]));
 });
@@ -50,18 +50,17 @@ function featureOf(model: string, key: string): (pid: string) => number | string
 }
 
 /** Every active profile: the floor's value (absent row: `missing`) against the compiler's. */
-function compare(f: Family, def: ComputedTraitDefinition, floor: (pid: string) => number | string | null, counted = true): number {
-  const model = features.get(f.model) as Features;
-  const mine = featureOf(f.model, def.key);
+function compare(f: Family, model: string, def: ComputedTraitDefinition, floor: (pid: string) => number | string | null, counted = true): number {
+  const mine = featureOf(model, def.key);
   let nonEmpty = 0;
-  for (const pid of model.profileIds) {
+  for (const pid of (features.get(model) as Features).profileIds) {
     const a = floor(pid);
     const b = mine(pid);
     // a count the floor has no row for is 0; the compiler's count of nothing is 0 or NULL (unique counts)
     const same = typeof b === 'number' && typeof a === 'number'
       ? (Number.isNaN(a) && Number.isNaN(b)) || a === b || (counted && ((Number.isNaN(a) && b === 0) || (a === 0 && Number.isNaN(b))))
       : a === b;
-    assert.ok(same, `${f.name}: ${def.key} of ${pid}: floor ${String(a)}, compiler ${String(b)}`);
+    assert.ok(same, `${f.name}: ${model} ${def.key} of ${pid}: floor ${String(a)}, compiler ${String(b)}`);
     if (a !== null && !(typeof a === 'number' && (Number.isNaN(a) || a === 0))) nonEmpty++;
   }
   return nonEmpty;
@@ -78,7 +77,9 @@ for (const mode of ['json', 'typed'] as const) {
       }
     }
     const families = floorFamilies(fx.ws, mode === 'json' ? new Set() : fx.sg.store.segments.typedColumns(), fx.end);
-    assert.deepEqual(families.map((f) => f.model), ['usage', 'occasion', 'funnel', 'buying', 'buying', 'enrichment']);
+    assert.deepEqual(families.map((f) => f.model), ['usage', 'occasion', 'funnel', 'buying', 'buying', '*', 'enrichment']);
+    const orders = families.find((f) => f.model === '*');
+    assert.ok(orders && orders.defs.length >= 15, `order measures of several models: ${orders?.defs.length}`);
     for (const f of families) {
       const rows = await wide(f);
       assert.ok(rows.length > 0, `${f.name}: rows`);
@@ -89,18 +90,18 @@ for (const mode of ['json', 'typed'] as const) {
         const byKey = new Map(rows.map((r) => [`${String(r['pid'])}|${String(r['type'])}`, r]));
         for (const d of f.defs) {
           const col = `f${windows.indexOf(JSON.stringify(d.window))}`;
-          nonEmpty += compare(f, d, (pid) => { const r = byKey.get(`${pid}|${d.messageType ?? 'track'}`); return r ? num(r[col]) : 0; });
+          nonEmpty += compare(f, f.model, d, (pid) => { const r = byKey.get(`${pid}|${d.messageType ?? 'track'}`); return r ? num(r[col]) : 0; });
         }
       } else {
         const byPid = new Map(rows.map((r) => [String(r['pid']), r]));
         f.defs.forEach((d, i) => {
           const col = f.model === 'enrichment' ? 'top' : `f${i}`;
-          nonEmpty += compare(f, d, (pid) => {
+          nonEmpty += compare(f, f.models?.[i] ?? f.model, d, (pid) => {
             const r = byPid.get(pid);
             if (d.kind === 'most_frequent') return r && r[col] !== null && r[col] !== undefined ? String(r[col]) : null;
-            if (d.kind === 'days_since_last') return r && r[col] !== null && r[col] !== undefined ? Math.floor((fx.end - num(r[col])) / DAY) : NaN;
+            if (d.kind.startsWith('days_since')) return r && r[col] !== null && r[col] !== undefined ? Math.floor((fx.end - num(r[col])) / DAY) : NaN;
             return r ? num(r[col]) : 0;
-          }, d.kind !== 'days_since_last');
+          }, !d.kind.startsWith('days_since'));
         });
       }
       // (a family whose features are all empty on the demo shop would prove nothing)
