@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- name …]`: runs the named benchmarks (default: all), prints the results as JSON and
- * as the markdown rows that docs/benchmarks.md records, with the machine they ran on.
+ * `npm run bench [-- name …]`: runs the named benchmarks (default: all but behavioural-floor, which needs
+ * the database of an earlier behavioural run), prints the results as JSON and as the markdown rows that
+ * docs/benchmarks.md records, with the machine they ran on.
  */
 import { cpus, totalmem } from 'node:os';
 import { runIngestBench } from './ingest.js';
@@ -39,7 +40,9 @@ function flag(name: string): number | undefined {
 }
 
 const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !((all[i - 1] ?? '').startsWith('--') && all[i - 1] !== '--latency-only' && all[i - 1] !== '--no-per-model'));
-const names = wanted.length ? wanted : Object.keys(BENCHES);
+// Run only when named: the floor reads a database an earlier behavioural bench left (--dir).
+const ON_REQUEST = new Set(['behavioural-floor']);
+const names = wanted.length ? wanted : Object.keys(BENCHES).filter((n) => !ON_REQUEST.has(n));
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
 for (const name of names) {
   const run = BENCHES[name];
