@@ -3,7 +3,7 @@
  * shop (default 1M profiles, 50M events), beside one full aggregate scan of the events in the same run
  * (target ≤ 3×).
  *
- *   npm run bench -- behavioural [--profiles N] [--events N] [--dir D] [--no-per-model]
+ *   npm run bench -- behavioural [--profiles N] [--events N] [--dir D] [--no-per-model] [--memory-limit 3GB]
  *   (--dir: the segment benchmark's folder; the data are generated there first when missing)
  *
  * First one whole run of every model (traits written, ready segments created, every segment of the
@@ -21,6 +21,7 @@ import { BEHAVIOURAL_MODELS } from '../src/domain/behavioural/index.js';
 import type { CompiledQuery } from '../src/domain/segments/compile.js';
 import { Params } from '../src/domain/sql/dialect.js';
 import { DIALECTS } from '../src/domain/sql/dialects.js';
+import { peakRssMb, resetPeakRss } from './memory.js';
 import { NOW, generate, time } from './segments.js';
 
 /** The baseline: one hand-written aggregate scan of every event, seven aggregates per profile. */
@@ -34,7 +35,7 @@ export function baselineQuery(ws: string): CompiledQuery {
   };
 }
 
-export interface BehaviouralBenchOptions { profiles?: number; events?: number; dir?: string; perModel?: boolean }
+export interface BehaviouralBenchOptions { profiles?: number; events?: number; dir?: string; perModel?: boolean; memoryLimit?: string | undefined }
 
 
 export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
@@ -43,7 +44,8 @@ export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
   const keep = opts.dir !== undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'segmenta-behbench-'));
   try {
-    let sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
+    const open = () => Segmenta.open({ dataDir: dir, ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}), segments: { refreshMs: 3_600_000 } });
+    let sg = await open();
     const name = `bench-${profiles}-${events}`;
     const existing = (await sg.workspaces.list()).find((w) => w.name === name);
     const ws = existing ? existing.id : (await sg.workspaces.create(name)).workspace;
@@ -51,7 +53,7 @@ export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
       await sg.close();
       const [, genMs] = await time(() => generate(join(dir, 'segmenta.duckdb'), ws, profiles, events));
       console.error(`generated ${profiles} profiles, ${events} events in ${(genMs / 1000).toFixed(0)} s`);
-      sg = await Segmenta.open({ dataDir: dir, segments: { refreshMs: 3_600_000 } });
+      sg = await open();
     }
     const svc = sg.behavioural;
     const ids = BEHAVIOURAL_MODELS.map((m) => m.id);
@@ -85,6 +87,9 @@ export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
       if (pct % 25 === 0) console.error(`  typed columns: back-fill ${pct} % (${p.paths} paths)`);
     }));
     console.error(`typed columns: ${typedAdded} paths added in ${(typedMs / 1000).toFixed(1)} s`);
+    // Peak resident memory of the whole run and back-fill, then of the rounds alone (the peak restarted).
+    const runPeakRssMb = Math.round(peakRssMb());
+    const restarted = resetPeakRss();
     const rounds: Array<{ baselineMs: number; allModelsMs: number }> = [];
     for (let r = 0; r < 2; r++) {
       const [, b] = await time(baseline);
@@ -92,6 +97,7 @@ export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
       rounds.push({ baselineMs: Math.round(b), allModelsMs: Math.round(a) });
       console.error(`round ${r + 1}: baseline ${(b / 1000).toFixed(1)} s, all ${ids.length} models ${(a / 1000).toFixed(1)} s`);
     }
+    const roundsPeakRssMb = restarted ? Math.round(peakRssMb()) : null;
     const perModel: Record<string, number> = {};
     for (const id of opts.perModel === false ? [] : ids) {
       const [, ms] = await time(() => svc.classifyMany(ws, [id], {}, NOW));
@@ -102,8 +108,9 @@ export async function runBehaviouralBench(opts: BehaviouralBenchOptions = {}) {
     return {
       profiles, events, models: ids, rounds, perModelMs: perModel,
       ratio: Number((last.allModelsMs / last.baselineMs).toFixed(2)), target: 3,
+      memoryLimit: opts.memoryLimit ?? null, peakRssMb: { runAndBackfill: runPeakRssMb, rounds: roundsPeakRssMb },
       traitValuesWritten: written, writeMs: Math.round(writeMs), runPhasesMs: phases, typedPathsAdded: typedAdded, typedMs: Math.round(typedMs),
-      command: `npm run bench -- behavioural${opts.profiles ? ` --profiles ${profiles}` : ''}${opts.events ? ` --events ${events}` : ''}${keep ? ` --dir ${dir}` : ''}${opts.perModel === false ? ' --no-per-model' : ''}`,
+      command: `npm run bench -- behavioural${opts.profiles ? ` --profiles ${profiles}` : ''}${opts.events ? ` --events ${events}` : ''}${keep ? ` --dir ${dir}` : ''}${opts.perModel === false ? ' --no-per-model' : ''}${opts.memoryLimit ? ` --memory-limit ${opts.memoryLimit}` : ''}`,
     };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

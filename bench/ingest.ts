@@ -8,11 +8,12 @@
  *   npm run bench -- ingest            (defaults: 400 batches × 500 messages, 8 requests in flight)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { makeBatches } from './payloads.js';
+import { peakRssMb } from './memory.js';
 
 export interface IngestBenchResult {
   messages: number;
@@ -29,16 +30,6 @@ export interface IngestBenchResult {
   ratioToFloor: number;
   serverPeakRssMb: number;
   overload: { requests: number; ok: number; rejected429: number; serverPeakRssMb: number; inFlight: number };
-}
-
-function peakRssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(status);
-    return m && m[1] ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 async function startServer(dataDir: string, maxQueued: number, script = 'bench/serve.ts'): Promise<{ port: number; writeKey: string; pid: number; stop: () => Promise<void> }> {

@@ -14,7 +14,7 @@ import { runKMeansBench } from './kmeans.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: () => runIngestBench(),
-  behavioural: () => runBehaviouralBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir'), perModel: !process.argv.includes('--no-per-model') }),
+  behavioural: () => runBehaviouralBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir'), perModel: !process.argv.includes('--no-per-model'), memoryLimit: text('memory-limit') }),
   'behavioural-floor': () => runBehaviouralFloorBench({ profiles: flag('profiles'), events: flag('events'), dir: text('dir'), rounds: flag('rounds') }),
   kmeans: () => runKMeansBench({ rows: flag('rows'), cols: flag('cols'), k: flag('k'), threads: flag('threads'), seed: flag('seed') }),
   classifiers: () => runClassifierBench({ rows: flag('rows'), cols: flag('cols'), trees: flag('trees'), seed: flag('seed') }),
