@@ -44,3 +44,47 @@ test('queryColumns: numbers with NULLs as NaN and text, across chunks, equal the
     await sg.close();
   }
 });
+
+test('a column-wise read waits for a full run that is planning: one whole-workspace statement at a time', async () => {
+  // Two at once need twice the memory (a model run's features beside the first full run after opening
+  // failed under a 3 GB DuckDB limit at 1M profiles), and two cores run them no faster side by side.
+  const sg = await Segmenta.open({ dataDir: ':memory:', threads: 1 });
+  try {
+    const { workspace: ws } = await sg.workspaces.create('heavy');
+    await sg.ingest.submit(ws, [1, 2, 3].map((i) => ({ type: 'track', userId: `u${i}`, event: 'X', messageId: `m${i}` })), { source: 'api', mode: 'atomic' });
+    await sg.segments.create(ws, { key: 'did_x', condition: { type: 'event', event: 'X' } });
+    await sg.segments.idle();
+    // The full run's plan and the read, each timed; the plan held open a while, and the read asked for
+    // while it runs.
+    const store = sg.store.segments as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const spans: Record<string, [number, number]> = {};
+    let planning!: () => void;
+    const planStarted = new Promise<void>((r) => { planning = r; });
+    const wrap = (name: string, label: string, hold = 0) => {
+      const orig = store[name] as (...a: unknown[]) => Promise<unknown>;
+      store[name] = async function (this: unknown, ...a: unknown[]) {
+        const start = performance.now();
+        if (label === 'plan') planning();
+        try {
+          const out = await orig.apply(this, a);
+          if (hold) await new Promise((r) => setTimeout(r, hold));
+          return out;
+        } finally {
+          spans[label] ??= [start, performance.now()];
+        }
+      };
+    };
+    wrap('materialize', 'plan', 300);
+    wrap('readColumnsNow', 'read');
+    const full = sg.segments.compute(ws);
+    await planStarted;
+    const read = sg.store.segments.queryColumns({ sql: 'SELECT 1 AS pid', params: [], segmentColumns: [], computedColumns: [] }, new Set());
+    await Promise.all([full, read]);
+    const plan = spans['plan'];
+    const r = spans['read'];
+    assert.ok(plan && r, `both ran: ${JSON.stringify(spans)}`);
+    assert.ok(r[0] >= plan[1], `the read started ${(plan[1] - r[0]).toFixed(0)} ms before the full run's plan ended: they overlapped`);
+  } finally {
+    await sg.close();
+  }
+});

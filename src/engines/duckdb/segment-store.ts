@@ -59,6 +59,13 @@ export class DuckDBSegmentStore implements SegmentStorage {
    */
   private readonly fastLock = new Serial();
   /**
+   * Whole-workspace statements one at a time: a full run's plan and a column-wise read (model features,
+   * discovery, timing). Two at once need twice the memory: a model run's feature statement at 1M
+   * profiles failed under a 3 GB DuckDB limit while the first full run after opening ran beside it, and
+   * on two cores running them side by side is no faster.
+   */
+  private readonly heavy = new Serial();
+  /**
    * While a full run of a workspace is under way: the profiles fast runs have applied since its
    * snapshot, whose computed values its apply rewrites from its plan (prepareValues).
    */
@@ -149,6 +156,11 @@ export class DuckDBSegmentStore implements SegmentStorage {
   }
 
   async queryColumns(q: CompiledQuery, numeric: ReadonlySet<string>): Promise<{ rows: number; numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
+    // (not beside a full run's plan: see heavy)
+    return this.heavy.run(() => this.readColumnsNow(q, numeric));
+  }
+
+  private async readColumnsNow(q: CompiledQuery, numeric: ReadonlySet<string>): Promise<{ rows: number; numbers: Map<string, Float64Array>; texts: Map<string, Array<string | null>> }> {
     // Materialized in DuckDB's memory (not streamed): another statement on this connection while a
     // stream is open cuts the stream short, and the background work shares the connection.
     // Numbers as DOUBLE, read item by item from the vectors: converting each chunk's values to JS values
@@ -224,11 +236,11 @@ export class DuckDBSegmentStore implements SegmentStorage {
       });
     }
     if (lane === 'slow') return this.slowLock.run(() => this.evaluateOn(this.slowWriter, q, t));
-    if (t.state?.mode !== 'build') return this.slowLock.run(() => this.lock.run(() => this.evaluateOn(this.writer, q, t)));
+    if (t.state?.mode !== 'build') return this.slowLock.run(() => this.heavy.run(() => this.lock.run(() => this.evaluateOn(this.writer, q, t))));
     // A full run: the long part (the plan over every event) on the slow lane's connection, committed
     // as a snapshot, while the fast lane goes on; then only the apply holds the fast lane. Profiles with
     // events after the snapshot keep what the lanes gave them (newer than the snapshot).
-    return this.slowLock.run(async () => {
+    return this.slowLock.run(() => this.heavy.run(async () => {
       const w = this.slowWriter;
       // (before the snapshot: a fast apply that commits after it must be in the set)
       const since = new Set<string>();
@@ -248,7 +260,7 @@ export class DuckDBSegmentStore implements SegmentStorage {
       } finally {
         if (this.fastSince.get(t.workspaceId) === since) this.fastSince.delete(t.workspaceId);
       }
-    });
+    }));
   }
 
   /**
