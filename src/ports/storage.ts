@@ -209,6 +209,11 @@ export interface StoragePort {
   close(): Promise<void>;
   /** Checkpoint when the write-ahead log has grown past the engine's threshold without one. */
   checkpointIfNeeded(): Promise<'small' | 'done' | 'busy'>;
+  /**
+   * Checkpoint now, whatever the log's size (after a bulk write: written but not checkpointed rows hold
+   * engine memory); 'busy' when another write transaction is open.
+   */
+  checkpoint(): Promise<'done' | 'busy'>;
   walHealth(): { walBytes: number; checkpoints: number; checkpointsBusy: number };
 
   insertWorkspace(ws: WorkspaceRecord): Promise<void>;

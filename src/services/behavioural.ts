@@ -279,6 +279,10 @@ export class BehaviouralService {
         }
         results.push({ summary, profiles: after.size });
       }
+      // The model rows just written hold DuckDB memory until a checkpoint writes them out: at 1M profiles
+      // under a 3 GB limit, the next feature statement ran out of memory without one, and fit with one.
+      // (Under the write lock, as the writes were: ~4 s at 1M profiles × 10 models.)
+      await this.store.checkpoint();
       progress({ phase: 'segments' });
       const ready = parts.flatMap(({ m, config }) => {
         const list = [...readySegments(m, m.groups(config)), ...(m.extraSegments?.(config) ?? [])];

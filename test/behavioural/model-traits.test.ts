@@ -4,6 +4,9 @@
  * DuckDB and ClickHouse (chdb); merges drop the merged-away profile's outputs.
  */
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { compileWorkspace } from '../../src/domain/segments/compile.js';
 import { DIALECTS } from '../../src/domain/sql/dialects.js';
@@ -79,5 +82,36 @@ test('profile reads show model outputs with their provenance; a merge drops the 
     assert.ok(left.has(p1) || left.has(p2), 'the surviving profile keeps its own outputs');
   } finally {
     await sg.close();
+  }
+});
+
+test('a model run checkpoints after writing its outputs, before the segments are recomputed', async () => {
+  // Written but not checkpointed rows hold DuckDB memory: at 1M profiles under a 3 GB limit the next
+  // feature statement ran out of memory without the checkpoint (docs/benchmarks.md, memory).
+  const dir = mkdtempSync(join(tmpdir(), 'segmenta-ckpt-'));
+  const sg = await Segmenta.open({ dataDir: dir, threads: 1 });
+  try {
+    const { workspace: ws } = await sg.workspaces.create('ckpt');
+    await sg.ingest.submit(ws, [1, 2, 3, 4, 5, 6].map((i) => ({
+      type: 'track', userId: `u${i % 3}`, event: 'Order Completed', messageId: `o${i}`, timestamp: `2026-0${1 + (i % 5)}-10T10:00:00Z`, properties: { revenue: 10 * i },
+    })), { source: 'api', mode: 'atomic' });
+    await sg.segments.idle();
+    const order: string[] = [];
+    const orig = sg.store.checkpoint.bind(sg.store);
+    sg.store.checkpoint = async () => {
+      const r = await orig();
+      order.push(`checkpoint:${r}:wal=${sg.store.walHealth().walBytes}`);
+      return r;
+    };
+    await sg.behavioural.runMany(ws, ['rfm', 'lifecycle'], { asOf: Date.parse('2026-07-01T00:00:00Z'), progress: (p) => order.push(p.phase) });
+    const at = order.findIndex((x) => x.startsWith('checkpoint'));
+    assert.ok(at > 0, `a checkpoint: ${order.join(', ')}`);
+    assert.equal(order.filter((x) => x.startsWith('checkpoint')).length, 1, 'one checkpoint per run');
+    assert.equal(order[at], 'checkpoint:done:wal=0', 'done, the log empty');
+    assert.equal(order.lastIndexOf('write'), at - 1, `after the last write: ${order.join(', ')}`);
+    assert.equal(order[at + 1], 'segments', 'before the segments');
+  } finally {
+    await sg.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -205,6 +205,10 @@ export class DuckDBEngine implements StoragePort {
    */
   async checkpointIfNeeded(): Promise<'small' | 'done' | 'busy'> {
     if (this.walBytes() < this.walLimitBytes) return 'small';
+    return this.checkpoint();
+  }
+
+  checkpoint(): Promise<'done' | 'busy'> {
     return this.writeLock.run(async () => {
       try {
         await this.writer.run('CHECKPOINT');
