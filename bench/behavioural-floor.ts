@@ -83,8 +83,8 @@ export function floorFamilies(ws: string, typed: ReadonlySet<string>, asOf = NOW
   const orderDefs = BEHAVIOURAL_MODELS.flatMap((m) => defaults(m.id).map((d) => ({ model: m.id, d })))
     .filter(({ model, d }) => !covered.has(`${model}:${d.key}`) && d.event === orderEvent && (d.messageType ?? 'track') === 'track' && ORDER_KINDS.has(d.kind) && !d.where?.length
       && (d.path === undefined || d.path === 'properties.revenue'));
-  const events = (p: Params, extra = '') =>
-    `(SELECT profile_id AS pid, type, event, epoch_ms(timestamp) AS ts FROM events WHERE workspace_id = ${p.str(ws)} AND epoch_ms(timestamp) <= ${p.int(asOf)}${extra})`;
+  const events = (p: Params) =>
+    `(SELECT profile_id AS pid, type, event, epoch_ms(timestamp) AS ts FROM events WHERE workspace_id = ${p.str(ws)} AND epoch_ms(timestamp) <= ${p.int(asOf)})`;
   const col = (name: string) => quoteIdent(name);
   // A value as text: its typed string column where the models' runs created one, else the JSON.
   const prop = (path: string, p: Params) => {
@@ -103,8 +103,9 @@ export function floorFamilies(ws: string, typed: ReadonlySet<string>, asOf = NOW
   if (usage.some((d) => d.event !== '*')) throw new Error('usage defaults changed: the floor expects "*" selectors');
   if (!interest?.path) throw new Error('enrichment defaults changed: the floor expects a most frequent value of a property');
   const usageTypes = [...new Set(usage.map((d) => d.messageType ?? 'track'))];
-  const usageWindows = [...new Map(usage.map((d) => { const w = betweenOf(d); return [w.join('-'), w] as const; })).values()];
-  const [periodStart, periodEnd] = usageWindows[0] ?? [0, 1];
+  // one definition per period (the message types share the periods)
+  const periods = [...new Map(usage.map((d) => [JSON.stringify(d.window), d] as const)).values()];
+  const [periodStart, periodEnd] = periods[0] ? betweenOf(periods[0]) : [0, 1];
   const period = periodEnd - 1 - periodStart;
   const rowsOf = (p: Params, event: string, from?: number, to?: number, cols: string[] = []) =>
     `(SELECT profile_id AS pid, epoch_ms(timestamp) AS ts${cols.map((c) => `, ${c}`).join('')} FROM events WHERE workspace_id = ${p.str(ws)} AND type = ${p.str('track')} AND event = ${p.str(event)}`
@@ -115,16 +116,16 @@ export function floorFamilies(ws: string, typed: ReadonlySet<string>, asOf = NOW
       forms: {
         // one group per profile and message type with the periods' counts: cheaper than 36 counts per
         // profile (the compiler's own statement groups each kind of row apart, too)
-        wide: (p) => `SELECT pid, type, ${usageWindows.map(([a, b], i) => `count(*) FILTER (WHERE ts >= ${p.int(a)} AND ts < ${p.int(b)}) AS ${col(`f${i}`)}`).join(', ')}
+        wide: (p) => `SELECT pid, type, ${periods.map((d, i) => `count(*) FILTER (WHERE ${windowOf(d, p, asOf)}) AS ${col(`f${i}`)}`).join(', ')}
           FROM ${events(p)} WHERE type IN (${usageTypes.map((t) => p.str(t)).join(', ')}) GROUP BY pid, type`,
         long: (p) => `SELECT pid, type, (${p.int(asOf)} - ts) // ${p.int(period)} AS period, count(*) AS n FROM ${events(p)}
-          WHERE ts >= ${p.int(asOf - usageWindows.length * period)} AND type IN (${usageTypes.map((t) => p.str(t)).join(', ')}) GROUP BY ALL`,
+          WHERE ts >= ${p.int(asOf - periods.length * period)} AND type IN (${usageTypes.map((t) => p.str(t)).join(', ')}) GROUP BY ALL`,
       },
     },
     {
       name: 'occasion: orders per holiday window', model: 'occasion', defs: occasion,
       forms: {
-        wide: (p) => `SELECT pid, ${occasion.map((d, i) => { const [a, b] = betweenOf(d); return `count(*) FILTER (WHERE ts >= ${p.int(a)} AND ts < ${p.int(b)}) AS ${col(`f${i}`)}`; }).join(', ')} FROM ${rowsOf(p, occEvent)} GROUP BY pid`,
+        wide: (p) => `SELECT pid, ${occasion.map((d, i) => `count(*) FILTER (WHERE ${windowOf(d, p, asOf)}) AS ${col(`f${i}`)}`).join(', ')} FROM ${rowsOf(p, occEvent)} GROUP BY pid`,
         long: (p) => `SELECT o.pid, w.i, count(*) AS n FROM ${rowsOf(p, occEvent)} o
           JOIN (VALUES ${occasion.map((d, i) => { const [a, b] = betweenOf(d); return `(${p.int(i)}, ${p.int(a)}, ${p.int(b)})`; }).join(', ')}) w(i, s, e)
           ON o.ts >= w.s AND o.ts < w.e GROUP BY ALL`,
